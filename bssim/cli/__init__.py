@@ -1,0 +1,42 @@
+"""The ``bssim`` command: a thin typer layer over the Python API.
+
+Each command group lives in its own module and is registered here:
+
+- ``bssim solve``                      :mod:`bssim.cli.solve`
+- ``bssim jscc train|eval``            :mod:`bssim.cli.jscc`
+- ``bssim pipeline ...``, ``bssim library ...``  :mod:`bssim.cli.pipeline`
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import typer
+
+app = typer.Typer(
+    name="bssim",
+    help="Base-station scheduling simulator for semantic-aware image and video transmission.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _register(module_name: str) -> None:
+    """Import a command module; each registers its commands on :data:`app` (or sub-apps)."""
+    module = importlib.import_module(f"bssim.cli.{module_name}")
+    module.register(app)
+
+
+for _name in ("solve", "jscc", "pipeline"):
+    try:
+        importlib.util.find_spec(f"bssim.cli.{_name}")  # type: ignore[attr-defined]
+    except ModuleNotFoundError:  # pragma: no cover
+        continue
+    if importlib.util.find_spec(f"bssim.cli.{_name}") is not None:  # type: ignore[attr-defined]
+        _register(_name)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
