@@ -29,12 +29,20 @@ def _register(module_name: str) -> None:
     module.register(app)
 
 
-for _name in ("solve", "jscc", "pipeline"):
-    try:
-        importlib.util.find_spec(f"bssim.cli.{_name}")  # type: ignore[attr-defined]
-    except ModuleNotFoundError:  # pragma: no cover
-        continue
-    if importlib.util.find_spec(f"bssim.cli.{_name}") is not None:  # type: ignore[attr-defined]
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    """Base-station scheduling simulator for semantic-aware image and video transmission."""
+    if version:
+        from bssim import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+for _name in ("solve", "jscc", "pipeline", "run"):
+    if importlib.util.find_spec(f"bssim.cli.{_name}") is not None:
         _register(_name)
 
 
