@@ -1,0 +1,334 @@
+"""Scenario files: TOML, validated with pydantic, every field with its unit.
+
+A scenario describes one cell (geometry, radio, channel), its users, the scheduler, the
+content the users request and the simulation settings. Files use the field's units (dBm,
+dB, GHz, Hz, m, s); :class:`Scenario` exposes them as written and offers SI helpers.
+
+Errors name the file, the dotted field path, the bad value and what is allowed; unknown
+fields are errors, so a typo never passes silently::
+
+    scenarios/bad.toml: field 'scheduler.p_max_w' = -3.0: Input should be greater than or equal to 0
+
+Content is *declared* (numbers or distributions for D_n, C_n, α_n written in the file and
+labelled ``declared`` in the results) or *measured* by the pipeline (``bssim.pipeline``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ScenarioError(ValueError):
+    """A scenario file or override is invalid; the message names file, field, value, rule."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- distributions
+class Uniform(_Strict):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> "Uniform":
+        if not self.high >= self.low:
+            raise ValueError(f"uniform needs high >= low, got low={self.low}, high={self.high}")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size=n)
+
+
+class Normal(_Strict):
+    """Normal(mean, std), optionally clipped to [low, high]."""
+
+    dist: Literal["normal"]
+    mean: float
+    std: float = Field(ge=0)
+    low: float = -math.inf
+    high: float = math.inf
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.clip(rng.normal(self.mean, self.std, size=n), self.low, self.high)
+
+
+class LogNormal(_Strict):
+    """exp(Normal(mu, sigma)): ``median`` = e^mu, ``sigma`` the std of the log."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sigma: float = Field(ge=0)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.lognormal(math.log(self.median), self.sigma, size=n)
+
+
+class Choice(_Strict):
+    """One of ``values`` with probabilities ``weights`` (equal if omitted)."""
+
+    dist: Literal["choice"]
+    values: list[float] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> "Choice":
+        if self.weights is not None and (
+            len(self.weights) != len(self.values) or any(w < 0 for w in self.weights) or sum(self.weights) <= 0
+        ):
+            raise ValueError("choice weights must be non-negative, not all zero, one per value")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        p = None if self.weights is None else np.asarray(self.weights) / sum(self.weights)
+        return rng.choice(np.asarray(self.values, dtype=float), size=n, p=p)
+
+
+Distribution = Annotated[Union[Uniform, Normal, LogNormal, Choice], Field(discriminator="dist")]
+Value = Union[float, Distribution]
+
+
+def sample_value(value: Value, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Draw ``n`` values: a constant repeats, a distribution is sampled."""
+    if isinstance(value, (int, float)):
+        return np.full(n, float(value))
+    return value.sample(rng, n)
+
+
+# --------------------------------------------------------------------------- sections
+class Cell(_Strict):
+    """The cell: geometry, radio and channel model (DESIGN.md section 2)."""
+
+    radius_m: float = Field(300.0, gt=0, description="cell radius; users uniform in the disc")
+    min_distance_m: float = Field(10.0, ge=0, description="users no closer to the BS than this")
+    carrier_ghz: float = Field(3.5, gt=0, le=100, description="carrier frequency")
+    bandwidth_hz: float = Field(1.0e6, gt=0, description="bandwidth B of each user's link")
+    noise_figure_db: float = Field(7.0, ge=0, le=30, description="receiver noise figure")
+    noise_dbm: float | None = Field(
+        None, description="noise power per user; default k·T0·B·NF from bandwidth and noise figure"
+    )
+    pathloss: Literal["uma", "umi", "log_distance"] = Field(
+        "uma", description="TR 38.901 UMa, UMi street canyon, or log-distance"
+    )
+    los: Literal["probabilistic", "los", "nlos"] = Field(
+        "probabilistic", description="line of sight per user: TR 38.901 probability, or forced"
+    )
+    pathloss_exponent: float = Field(3.5, gt=0, le=8, description="log_distance only")
+    shadowing_db: float | None = Field(
+        None, ge=0, le=20, description="log-normal shadowing std; default TR 38.901 value (UMa 4/6 dB)"
+    )
+    fading: Literal["none", "rayleigh", "rician"] = Field("rayleigh", description="block fading per epoch")
+    rician_k_db: float = Field(6.0, description="Rician K factor (fading = 'rician')")
+    antenna_gain_db: float = Field(0.0, ge=-50, le=60, description="total Tx + Rx antenna gain")
+    loss_w: float = Field(0.0, ge=0, description="transmission loss L of the seed's rate formula")
+    bs_height_m: float = Field(25.0, gt=1, le=200)
+    ue_height_m: float = Field(1.5, gt=1, le=22.5)
+
+    @model_validator(mode="after")
+    def _geometry(self) -> "Cell":
+        if self.min_distance_m >= self.radius_m:
+            raise ValueError(
+                f"min_distance_m ({self.min_distance_m}) must be smaller than radius_m ({self.radius_m})"
+            )
+        return self
+
+
+class Users(_Strict):
+    """Users in the cell at the start (the simulation may add and remove users)."""
+
+    count: int = Field(100, ge=0, le=1_000_000, description="number of users")
+    placement: Literal["uniform_disc"] = "uniform_disc"
+
+
+class Scheduler(_Strict):
+    """The base station's power budget and solver (seed section IV)."""
+
+    p_max_w: float = Field(20.0, ge=0, le=1e4, description="total transmit power budget P_max")
+    delay_bound_s: float = Field(0.1, gt=0, le=3600, description="delay bound T = epoch length")
+    grid: int = Field(1000, ge=1, le=1_000_000, description="power grid steps G of the DP (Δ = P_max/G)")
+    solver: Literal["dp", "cpsat", "mip", "greedy", "all_direct", "all_key"] = "dp"
+
+
+class DeclaredContent(_Strict):
+    """Content declared in the scenario: D_n, C_n (or C_n/D_n) and α_n as numbers or distributions."""
+
+    source: Literal["declared"]
+    D_bits: Value = Field(description="bits for direct transmission D_n")
+    C_bits: Value | None = Field(None, description="bits for key-information transmission C_n")
+    C_fraction: Value | None = Field(None, description="C_n / D_n, alternative to C_bits")
+    alpha: Value = Field(description="quality factor α_n of the key path, in (0, 1)")
+
+    @model_validator(mode="after")
+    def _one_c(self) -> "DeclaredContent":
+        if (self.C_bits is None) == (self.C_fraction is None):
+            raise ValueError("give exactly one of C_bits and C_fraction")
+        return self
+
+
+class MeasuredContent(_Strict):
+    """Content measured by the pipeline on real media (``bssim.pipeline``)."""
+
+    source: Literal["measured"]
+    media: list[str] = Field(min_length=1, description="videos or image folders; relative paths are resolved against the scenario file, '@shared/...' against the shared data folder")
+    snr_db: list[float] = Field([0.0, 5.0, 10.0, 15.0, 20.0], min_length=1, description="SNR grid of the measurements")
+    channel: Literal["awgn", "rayleigh"] = "awgn"
+    extractor: str = "bgdiff"
+    frames: str = Field("0:795:50", description="START:STOP:STEP of video frames measured")
+    quality_metric: Literal["ssim", "psnr", "ms_ssim"] = "ssim"
+
+
+Content = Annotated[Union[DeclaredContent, MeasuredContent], Field(discriminator="source")]
+
+
+class Sim(_Strict):
+    """Discrete-event simulation settings (DESIGN.md section 4)."""
+
+    epochs: int = Field(20, ge=1, le=10_000_000, description="scheduling epochs to simulate")
+    coherence_time_s: float | None = Field(None, gt=0, description="fading redraw period; default = delay bound")
+    arrival_rate_per_s: float = Field(0.0, ge=0, description="Poisson rate of users joining the cell")
+    mean_stay_s: float | None = Field(None, gt=0, description="mean time a user stays; none = stays forever")
+    speed_mps: float = Field(0.0, ge=0, le=100, description="user speed (random direction), 0 = static")
+    request: Literal["every_epoch", "video", "poisson"] = Field(
+        "every_epoch", description="each active user requests one item per epoch, video frames at fps, or Poisson images"
+    )
+    fps: float = Field(10.0, gt=0, description="video frame rate (request = 'video')")
+    image_rate_per_s: float = Field(1.0, gt=0, description="Poisson image requests per user (request = 'poisson')")
+
+
+class Scenario(_Strict):
+    """A whole scenario file."""
+
+    name: str = Field("scenario", min_length=1)
+    description: str = ""
+    seed: int = Field(0, ge=0, description="master seed; every random draw derives from it")
+    cell: Cell = Cell()
+    users: Users = Users()
+    scheduler: Scheduler = Scheduler()
+    content: Content
+    sim: Sim = Sim()
+
+    def noise_w(self) -> float:
+        """Noise power per user in W: given ``noise_dbm`` or k·T0·B·NF."""
+        from bssim import link
+
+        if self.cell.noise_dbm is not None:
+            return float(link.dbm_to_w(self.cell.noise_dbm))
+        return float(link.thermal_noise_w(self.cell.bandwidth_hz, self.cell.noise_figure_db))
+
+
+# --------------------------------------------------------------------------- loading
+_UNION_TAGS = {"declared", "measured", "uniform", "normal", "lognormal", "choice", "float"}
+
+
+def _format_errors(source: str, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        parts = [str(p) for p in e["loc"]]
+        value = e.get("input")
+        in_union = any(p == "float" or p.startswith("tagged-union") for p in parts)
+        # A number-or-distribution field fails on both branches: report the branch that matches
+        # what was written (a table -> the distribution's error; anything else -> one message).
+        if in_union and isinstance(value, dict) and "float" in parts:
+            continue
+        # pydantic puts union member tags in the path ("declared", "uniform", "float"): drop them.
+        loc = ".".join(p for p in parts if p not in _UNION_TAGS and not p.startswith("tagged-union")) or "<root>"
+        value_txt = "" if isinstance(value, dict) else f" = {value!r}"
+        msg = e["msg"]
+        if in_union and not isinstance(value, dict):
+            msg = 'must be a number or a distribution table such as {dist = "uniform", low = 1e5, high = 1e6}'
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; scenarios/dense_cell.toml lists every field)"
+        lines.append(f"{source}: field '{loc}'{value_txt}: {msg}")
+    # A mistake inside a union is reported once per member: keep each line once.
+    return "\n".join(dict.fromkeys(lines))
+
+
+def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a dict (as read from TOML) into a :class:`Scenario` or raise :class:`ScenarioError`."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_format_errors(source, err)) from None
+
+
+def read_scenario_dict(path: str | Path) -> dict[str, Any]:
+    """The raw TOML of a scenario file as a dict (clear errors for missing or malformed files)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: not valid TOML: {err}") from None
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read, override (dotted paths, see :func:`apply_overrides`) and validate a scenario file."""
+    data = read_scenario_dict(path)
+    if overrides:
+        data = apply_overrides(data, overrides, source=str(path))
+    return parse_scenario(data, source=str(path))
+
+
+def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    out = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.extend(_leaf_paths(ann, f"{prefix}{name}."))
+        else:
+            out.append(f"{prefix}{name}")
+    return out
+
+
+def field_paths() -> list[str]:
+    """All dotted field paths of a scenario (content fields excluded: they depend on ``source``)."""
+    return _leaf_paths(Scenario)
+
+
+def resolve_field_path(name: str) -> str:
+    """A dotted path for ``name``: itself if dotted, else the unique field whose last part is
+    ``name`` or ``name`` plus a unit suffix (``p_max`` -> ``scheduler.p_max_w``)."""
+    if "." in name:
+        return name
+    paths = field_paths() + [f"content.{k}" for k in DeclaredContent.model_fields] + [
+        f"content.{k}" for k in MeasuredContent.model_fields
+    ]
+    paths = list(dict.fromkeys(paths))
+    for candidates in (
+        [p for p in paths if p.rsplit(".", 1)[-1] == name],
+        [p for p in paths if p.rsplit(".", 1)[-1].startswith(name + "_")],
+    ):
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            raise ScenarioError(f"field name {name!r} is ambiguous: {', '.join(candidates)}; use the dotted path")
+    raise ScenarioError(f"no scenario field called {name!r}; fields are: {', '.join(paths)}")
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str = "<scenario>") -> dict[str, Any]:
+    """Return a copy of ``data`` with ``{"a.b.c": value}`` set (short names resolved)."""
+    out = copy.deepcopy(data)
+    for name, value in overrides.items():
+        dotted = resolve_field_path(name)
+        node = out
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ScenarioError(f"{source}: cannot set {dotted!r}: {part!r} is not a table")
+            node = nxt
+        node[parts[-1]] = value
+    return out
