@@ -1,0 +1,34 @@
+"""Shared CLI helpers: turning API errors into one clear line and exit code 2."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+import typer
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Print ValueError / FileNotFoundError (incl. ScenarioError) messages without a traceback, exit 2."""
+    try:
+        yield
+    except (ValueError, FileNotFoundError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+def parse_float_list(text: str, name: str) -> list[float]:
+    """'0,5,10' -> [0.0, 5.0, 10.0] with a clear error naming the option."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{name}: expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise ValueError(f"{name}: expected at least one number, got {text!r}")
+    return values
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()
