@@ -1,0 +1,130 @@
+"""Schedulers: which users to serve, and how, within the base station's power budget.
+
+Seed 000, section IV; DESIGN.md section 2. Problem: N users, K options each (seed: direct,
+key information), maximise the total quality subject to sum of powers <= P_max.
+
+    >>> from bssim.sched import Problem, solve
+    >>> pb = Problem.seed(p_direct_w=[1.0, 2.0], p_key_w=[0.3, 0.5], alpha=[0.7, 0.8], p_max_w=1.6)
+    >>> solve(pb, "dp", grid=1000).choice.tolist()
+    [0, 1]
+
+Solvers (:data:`SOLVERS`):
+
+* ``dp``        the seed's DP on a G-step power grid (:mod:`bssim.sched.dp`); optimal for the
+                rounded-up costs, always feasible in watts.
+* ``cpsat``     OR-Tools CP-SAT on the DP's integer model; the same optimum, exactly.
+* ``mip``       OR-Tools MIP (SCIP) on the continuous powers: the true optimum.
+* ``greedy``, ``all_direct``, ``all_key``   baselines (:mod:`bssim.sched.baselines`).
+
+Every solver's ``power_used_w`` is <= ``p_max_w``; infinite powers (infeasible options) are
+never chosen.
+"""
+
+from __future__ import annotations
+
+from .baselines import all_direct, all_key, greedy, upgrade_pass
+from .bounds import inflated_problem, lagrangian_upper_bound, max_served, reduced_budget
+from .dp import solve_dp
+from .instances import random_problem
+from .ortools_ref import solve_cpsat, solve_mip
+from .problem import (
+    UNAVAILABLE,
+    Problem,
+    Solution,
+    evaluate,
+    integer_costs,
+    integer_qualities,
+    quality_scale,
+)
+
+SOLVERS: tuple[str, ...] = ("dp", "cpsat", "mip", "greedy", "all_direct", "all_key")
+
+
+def solve(problem: Problem, solver: str = "dp", grid: int = 1000, **options) -> Solution:
+    """Solve ``problem`` with the named solver.
+
+    ``grid`` (G) is used by ``dp`` and ``cpsat``. Options per solver:
+
+    * dp: ``quality_scale`` (default: power of ten, 1e-6 of the largest quality),
+      ``max_table_bytes`` (back-tracking table cap before checkpointing, default 128 MiB),
+      ``polish`` (default False: spend the watts the grid rounding left with one upgrade
+      pass; ``info["grid_objective"]`` keeps the pure DP objective),
+      ``bound`` (default True: add the Lagrangian upper bound ``info["upper_bound"]`` and the
+      certified gap ``info["gap_bound"]``), ``mip_reference`` (default False: also solve the
+      MIP and add ``info["mip_objective"]``, ``info["gap"]`` = (MIP - DP) / MIP,
+      ``info["mip_status"]``), ``mip_time_limit_s``.
+    * cpsat: ``time_limit_s`` (60), ``num_workers`` (1), ``linearization_level`` (2),
+      ``quality_scale``, ``hint`` (a choice vector).
+    * mip: ``backend`` ("SCIP" or "CBC"), ``time_limit_s`` (60), ``relative_gap`` (0).
+    * greedy: ``upgrade`` (True). all_direct: ``option`` ("direct").
+      all_key: ``key`` ("key"), ``direct`` ("direct").
+    """
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a bssim.sched.Problem; got {type(problem).__name__}")
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+    qs = options.pop("quality_scale", None)
+    if solver == "dp":
+        bound = bool(options.pop("bound", True))
+        mip_ref = bool(options.pop("mip_reference", False))
+        mip_tl = float(options.pop("mip_time_limit_s", 60.0))
+        _no_more(solver, options)
+        sol = solve_dp(problem, grid, quality_scale_=qs, **_only(options))
+        if bound:
+            ub = lagrangian_upper_bound(problem)
+            sol.info["upper_bound"] = ub
+            sol.info["gap_bound"] = (ub - sol.objective) / ub if ub > 0 else 0.0
+        sol.info["reduced_budget_w"] = reduced_budget(problem, grid)
+        if mip_ref:
+            ref = solve_mip(problem, time_limit_s=mip_tl)
+            sol.info["mip_objective"] = ref.objective
+            sol.info["mip_status"] = ref.info["status"]
+            sol.info["gap"] = (ref.objective - sol.objective) / ref.objective if ref.objective > 0 else 0.0
+        return sol
+    if solver == "cpsat":
+        return solve_cpsat(problem, grid, quality_scale_=qs, **options)
+    if qs is not None:
+        raise ValueError(f"quality_scale is not an option of solver {solver!r}")
+    if solver == "mip":
+        return solve_mip(problem, **options)
+    if solver == "greedy":
+        return greedy(problem, **options)
+    if solver == "all_direct":
+        return all_direct(problem, **options)
+    return all_key(problem, **options)
+
+
+def _only(options: dict) -> dict:
+    return options
+
+
+def _no_more(solver: str, options: dict) -> None:
+    allowed = {"max_table_bytes", "polish"}
+    extra = set(options) - allowed
+    if extra:
+        raise ValueError(f"unknown option(s) {sorted(extra)} for solver {solver!r}")
+
+
+__all__ = [
+    "Problem",
+    "Solution",
+    "SOLVERS",
+    "UNAVAILABLE",
+    "solve",
+    "solve_dp",
+    "solve_cpsat",
+    "solve_mip",
+    "greedy",
+    "all_direct",
+    "all_key",
+    "upgrade_pass",
+    "integer_costs",
+    "integer_qualities",
+    "quality_scale",
+    "evaluate",
+    "inflated_problem",
+    "lagrangian_upper_bound",
+    "max_served",
+    "reduced_budget",
+    "random_problem",
+]
