@@ -88,7 +88,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(summary))
             return
         console = Console()
-        t = Table(title=f"{label}: first {min(show, len(result))} of {len(result)} users", box=box.SIMPLE_HEAD)
+        t = Table(title=f"{label}: first {min(show, len(result))} of {len(result)} users",
+                  box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
         for col in ("user", "dist/m", "gain/dB", "D/kbit", "C/kbit", "α", "P_n0/W", "P_n1/W", "choice"):
             t.add_column(col, justify="right")
         for row in result.head(show).itertuples():
