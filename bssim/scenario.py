@@ -185,7 +185,16 @@ class MeasuredContent(_Strict):
     channel: Literal["awgn", "rayleigh"] = "awgn"
     extractor: str = "bgdiff"
     frames: str = Field("0:795:50", description="START:STOP:STEP of video frames measured")
-    quality_metric: Literal["ssim", "psnr", "ms_ssim"] = "ssim"
+    quality_metric: Literal["ssim", "psnr", "ms_ssim"] = Field(
+        "ssim", description="quality Q behind alpha = Q_key / Q_direct (psnr: ratio of PSNRs in dB)"
+    )
+    library: str | None = Field(
+        None, description="folder of background images for image-folder media (videos build theirs from the video); same path rules as media"
+    )
+    library_frames: int = Field(60, ge=1, le=10_000, description="video frames sampled for the temporal-median background")
+    operating_power_w: float | None = Field(
+        None, gt=0, description="reference power P_ref of each user's operating-point SNR (bssim.sim.content); default P_max / users.count"
+    )
 
 
 Content = Annotated[Union[DeclaredContent, MeasuredContent], Field(discriminator="source")]

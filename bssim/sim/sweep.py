@@ -1,0 +1,262 @@
+"""Parameter sweeps: a grid of scenario-field values × seeds, in parallel, resumable.
+
+    from bssim.sim.sweep import run_sweep
+    res = run_sweep("scenarios/dense_cell.toml", {"p_max": [1, 5, 10]}, seeds=2, workers=2)
+    res.summary            # one row per point: swept column(s), seed, the run's summary
+    pd.read_parquet(res.path / "summary.parquet")
+
+Layout of a sweep folder::
+
+    sweep.json                 the grid, seeds, base scenario file and fixed overrides
+    points/<point id>/         one complete results folder per point (bssim.results), written
+                               atomically: it exists only when the point finished
+    summary.parquet / .csv     one row per point (swept columns named by the field's last part,
+                               e.g. ``p_max_w``, plus ``seed`` and ``point``)
+    epochs.parquet             every point's per-epoch rows with the swept columns and seed
+    user_epochs.parquet        every point's per-request rows with the swept columns and seed
+
+Resuming: a point whose folder exists (complete, same scenario as parsed) is not
+recomputed; a point folder computed from a *different* scenario is an error (use another
+``out``). Interrupted points leave only ``points/.tmp-*`` folders, which are removed.
+
+Execution: ``workers`` = 1 runs the points one after another in this process; more uses a
+process pool (``concurrent.futures``, spawn); ``dask="local"`` starts a
+``distributed.LocalCluster`` with ``workers`` single-threaded processes, any other string is
+the address of a running Dask scheduler (``tcp://host:8786``). Workers only simulate and
+return the tables; this process writes every point as it arrives, so the folder need not be
+shared with remote workers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bssim.results import RunResult, is_complete, load_run, write_json_atomic, write_parquet_atomic, write_csv_atomic, write_run
+from bssim.scenario import Scenario, resolve_field_path
+
+
+@dataclass
+class SweepResult:
+    path: Path
+    summary: pd.DataFrame
+    swept: list[str]
+    n_computed: int
+    n_skipped: int
+
+    def epochs(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / "epochs.parquet")
+
+    def user_epochs(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / "user_epochs.parquet")
+
+
+def _fmt(v: Any) -> str:
+    s = f"{v:g}" if isinstance(v, float) else str(v)
+    return re.sub(r"[^A-Za-z0-9_.+\-]", "_", s)
+
+
+def point_id(values: dict[str, Any], seed: int) -> str:
+    """Folder name of a point: ``p_max_w=5_seed=1`` (column names, values, seed)."""
+    return "_".join(f"{k}={_fmt(v)}" for k, v in values.items()) + f"_seed={seed}"
+
+
+def _column_names(dotted: list[str]) -> list[str]:
+    leaves = [d.rsplit(".", 1)[-1] for d in dotted]
+    return [d if leaves.count(leaf) > 1 else leaf for d, leaf in zip(dotted, leaves)]
+
+
+def _simulate_point(scenario: Scenario, source: Any, point: dict[str, Any]) -> RunResult:
+    """Worker: simulate one point (no disk writes); top level so that processes and Dask can pickle it."""
+    from bssim.sim import run
+
+    res = run(scenario, source=source)
+    res.manifest["sweep_point"] = point
+    return res
+
+
+def _add_columns(df: pd.DataFrame, cols: dict[str, Any]) -> pd.DataFrame:
+    df = df.copy()
+    for i, (k, v) in enumerate(cols.items()):
+        if k in df.columns:
+            df[k] = v
+        else:
+            df.insert(i, k, v)
+    return df
+
+
+def run_sweep(
+    scenario: str | Path,
+    grid: dict[str, list[Any]],
+    *,
+    seeds: int = 1,
+    out: str | Path | None = None,
+    workers: int = 1,
+    dask: str | None = None,
+    epochs: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    csv: bool = False,
+    progress: bool = False,
+    combine_user_epochs: bool = True,
+) -> SweepResult:
+    """Simulate every combination of ``grid`` values (field → list) for ``seeds`` seeds.
+
+    Seeds are the scenario's seed, +1, ..., +seeds-1. Returns the combined summary; see the
+    module docstring for the folder layout and resuming.
+    """
+    from bssim.sim import make_source, prepare_scenario
+
+    if not grid:
+        raise ValueError("sweep: give at least one parameter to sweep")
+    if seeds < 1:
+        raise ValueError(f"sweep: seeds must be >= 1, got {seeds}")
+    if workers < 1:
+        raise ValueError(f"sweep: workers must be >= 1, got {workers}")
+    dotted = [resolve_field_path(k) for k in grid]
+    if len(set(dotted)) != len(dotted):
+        raise ValueError(f"sweep: a field is given twice: {dotted}")
+    cols = _column_names(dotted)
+    base_over = dict(overrides or {})
+    base, base_path = prepare_scenario(scenario, base_over, None, epochs)
+    if out is None:
+        out = Path("results") / (f"{base.name}-sweep-" + "-".join(cols))
+    out = Path(out)
+    points_dir = out / "points"
+    points_dir.mkdir(parents=True, exist_ok=True)
+    for stale in points_dir.glob(".tmp-*"):  # left by an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
+    write_json_atomic(out / "sweep.json", {
+        "scenario_file": str(scenario), "grid": {d: list(v) for d, v in zip(dotted, grid.values())},
+        "columns": cols, "seeds": seeds, "epochs": epochs, "overrides": base_over,
+    })
+
+    # every point: validated scenario, id, swept values
+    points = []
+    for combo in itertools.product(*grid.values()):
+        for s in range(seeds):
+            values = dict(zip(cols, combo))
+            ov = {**base_over, **dict(zip(dotted, combo))}
+            sc, _ = prepare_scenario(scenario, ov, base.seed + s, epochs)
+            pid = point_id(values, sc.seed)
+            points.append({"id": pid, "values": values, "seed": sc.seed, "scenario": sc})
+
+    todo, n_skipped = [], 0
+    for p in points:
+        folder = points_dir / p["id"]
+        if is_complete(folder):
+            with open(folder / "manifest.json") as fh:
+                done = json.load(fh).get("scenario")
+            if done != p["scenario"].model_dump(mode="json"):
+                raise ValueError(f"{folder}: this point was computed from a different scenario; "
+                                 "remove it or sweep into another --out")
+            n_skipped += 1
+        else:
+            if folder.exists():
+                shutil.rmtree(folder)
+            todo.append(p)
+
+    content_swept = any(d.startswith("content.") for d in dotted)
+    shared_source = None
+    if todo and not content_swept:
+        shared_source = make_source(todo[0]["scenario"], base_path, progress=progress)
+
+    def source_for(p):
+        return shared_source if shared_source is not None else make_source(p["scenario"], base_path, progress=progress)
+
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"sweep {out.name}", unit="point")
+
+    def finish(p, res: RunResult) -> None:
+        res.summary = _add_columns(res.summary, {**p["values"], "seed": p["seed"], "point": p["id"]})
+        write_run(res, points_dir / p["id"], csv=csv)
+        if bar is not None:
+            bar.update(1)
+
+    def meta(p):
+        return {"id": p["id"], "values": p["values"], "seed": p["seed"]}
+
+    try:
+        if dask is not None:
+            _run_dask(todo, source_for, finish, meta, dask, workers)
+        elif workers == 1 or len(todo) <= 1:
+            for p in todo:
+                finish(p, _simulate_point(p["scenario"], source_for(p), meta(p)))
+        else:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
+                futs = {ex.submit(_simulate_point, p["scenario"], source_for(p), meta(p)): p for p in todo}
+                for f in as_completed(futs):
+                    finish(futs[f], f.result())
+    finally:
+        if bar is not None:
+            bar.close()
+
+    summary = combine(out, points, cols, csv=csv, user_epochs=combine_user_epochs)
+    return SweepResult(out, summary, cols, len(todo), n_skipped)
+
+
+def _run_dask(todo, source_for, finish, meta, address: str, workers: int) -> None:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+    except ImportError:  # pragma: no cover - optional dependency
+        raise ValueError("--dask needs dask.distributed: pip install 'bssim[dask]'") from None
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout=20)
+        except (OSError, TimeoutError) as err:
+            raise ValueError(f"--dask {address}: cannot reach a Dask scheduler there ({err})") from None
+    try:
+        futs = {}
+        for p in todo:
+            f = client.submit(_simulate_point, p["scenario"], source_for(p), meta(p), pure=False, key=f"bssim-{p['id']}")
+            futs[f.key] = (f, p)
+        for f in dask_completed([f for f, _ in futs.values()]):
+            finish(futs[f.key][1], f.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def combine(out: Path, points: list[dict], cols: list[str], csv: bool = False, user_epochs: bool = True) -> pd.DataFrame:
+    """Concatenate every finished point into the sweep's summary / epochs / user_epochs tables."""
+    sums, eps, ues = [], [], []
+    for p in points:
+        folder = out / "points" / p["id"]
+        if not is_complete(folder):
+            continue
+        r = load_run(folder)
+        extra = {**p["values"], "seed": p["seed"], "point": p["id"]}
+        sums.append(_add_columns(r.summary, extra))
+        eps.append(_add_columns(r.epochs, extra))
+        if user_epochs:
+            ues.append(_add_columns(r.user_epochs, extra))
+    summary = pd.concat(sums, ignore_index=True) if sums else pd.DataFrame()
+    write_parquet_atomic(summary, out / "summary.parquet")
+    write_csv_atomic(summary, out / "summary.csv")
+    if eps:
+        e = pd.concat(eps, ignore_index=True)
+        write_parquet_atomic(e, out / "epochs.parquet")
+        if csv:
+            write_csv_atomic(e, out / "epochs.csv")
+    if ues:
+        write_parquet_atomic(pd.concat(ues, ignore_index=True), out / "user_epochs.parquet")
+    return summary
