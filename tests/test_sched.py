@@ -135,9 +135,9 @@ def test_integer_cost_exact_multiples_and_unavailable():
 
 
 @settings(max_examples=250, **SETTINGS)
-@given(pb=problems(), grid=st.integers(1, 40), table=st.sampled_from([1, 7, 10**6]))
-def test_dp_equals_brute_force_on_grid(pb, grid, table):
-    sol = solve_dp(pb, grid, max_table_bytes=table)
+@given(pb=problems(), grid=st.integers(1, 40), table=st.sampled_from([1, 7, 10**6]), reduce=st.booleans())
+def test_dp_equals_brute_force_on_grid(pb, grid, table, reduce):
+    sol = solve_dp(pb, grid, max_table_bytes=table, reduce=reduce)
     assert sol.info["int_objective"] == brute_force_grid(pb, grid)
     assert_valid(pb, sol)
     assert sol.power_used_w <= pb.p_max_w  # exact: no tolerance needed for the DP
@@ -170,6 +170,23 @@ def test_dp_and_cpsat_agree_on_general_menus(pb, grid):
     cp = solve(pb, "cpsat", grid=grid)
     assert cp.info["status"] == "OPTIMAL"
     assert dp.info["int_objective"] == cp.info["int_objective"]
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(
+    n=st.integers(1, 3000),
+    seed=st.integers(0, 2**31),
+    grid=st.sampled_from([50, 1000, 10000]),
+    inf_frac=st.sampled_from([0.0, 0.3]),
+    sigma=st.sampled_from([0.1, 1.0, 2.0]),
+)
+def test_reduced_dp_equals_plain_dp(n, seed, grid, inf_frac, sigma):
+    """The Lagrangian reduction is exact: same integer optimum as the plain DP over all users."""
+    pb = random_problem(n, seed, infeasible_fraction=inf_frac, sigma=sigma)
+    red = solve_dp(pb, grid, reduce=True)
+    plain = solve_dp(pb, grid, reduce=False)
+    assert red.info["int_objective"] == plain.info["int_objective"]
+    assert red.info["steps_used"] <= grid and red.power_used_w <= pb.p_max_w
 
 
 # ---------------------------------------------------------------- MIP and the grid bound
@@ -353,11 +370,12 @@ def test_dp_deterministic_ties_and_checkpointing():
     assert a.choice.tolist() == b.choice.tolist()
     assert a.objective == pytest.approx(2.0)  # 4 keys (2.0) == 2 directs (2.0) -> tie
     big = random_problem(300, 11)
-    full = solve_dp(big, 3000)
-    small = solve_dp(big, 3000, max_table_bytes=50_000)
+    full = solve_dp(big, 3000, reduce=False)
+    small = solve_dp(big, 3000, max_table_bytes=50_000, reduce=False)
     assert small.info["n_blocks"] > 1
     assert full.choice.tolist() == small.choice.tolist()
-    assert full.choice.tolist() == solve_dp(big, 3000).choice.tolist()
+    assert full.choice.tolist() == solve_dp(big, 3000, reduce=False).choice.tolist()
+    assert solve_dp(big, 3000).choice.tolist() == solve_dp(big, 3000).choice.tolist()
 
 
 def test_seed_problem_layout_and_lagrangian_bound():

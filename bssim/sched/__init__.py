@@ -47,7 +47,8 @@ def solve(problem: Problem, solver: str = "dp", grid: int = 1000, **options) -> 
 
     * dp: ``quality_scale`` (default: power of ten, 1e-6 of the largest quality),
       ``max_table_bytes`` (back-tracking table cap before checkpointing, default 128 MiB),
-      ``polish`` (default False: spend the watts the grid rounding left with one upgrade
+      ``reduce`` (default True: exact Lagrangian reduction to the core users before the DP;
+      False = plain DP over all users), ``polish`` (default False: spend the watts the grid rounding left with one upgrade
       pass; ``info["grid_objective"]`` keeps the pure DP objective),
       ``bound`` (default True: add the Lagrangian upper bound ``info["upper_bound"]`` and the
       certified gap ``info["gap_bound"]``), ``mip_reference`` (default False: also solve the
@@ -99,7 +100,7 @@ def _only(options: dict) -> dict:
 
 
 def _no_more(solver: str, options: dict) -> None:
-    allowed = {"max_table_bytes", "polish"}
+    allowed = {"max_table_bytes", "polish", "reduce"}
     extra = set(options) - allowed
     if extra:
         raise ValueError(f"unknown option(s) {sorted(extra)} for solver {solver!r}")

@@ -12,6 +12,13 @@ round up and are exact, sum c <= G implies sum P <= P_max in watts.
 
 Speed and memory (all exact, nothing approximated):
 
+* reduction first (``reduce=True``, default): Lagrangian bounds prove which options no
+  optimal grid solution uses (:func:`_reduce`, variable fixing as in core algorithms for
+  knapsack problems); users left with one possible choice are fixed, and the DP runs only on
+  the remaining "core" users (often tens out of thousands) with the remaining capacity. If
+  the bound shows the greedy grid solution is already optimal, no DP is needed at all.
+  ``reduce=False`` runs the plain DP below over all users.
+
 * numpy over p, a Python loop over users only: per option one shifted add into a scratch
   buffer, one comparison, one masked copy (candidates are built from F_{n-1} before F is
   updated in place, so an option is never used twice).
@@ -44,10 +51,107 @@ from .problem import Problem, Solution, _check_grid, evaluate, integer_costs, in
 DEFAULT_MAX_TABLE_BYTES = 128 * 2**20
 
 
-def _user_options(costs: np.ndarray, qint: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int, int]]]]:
+def _reduce(costs: np.ndarray, qint: np.ndarray, avail: np.ndarray, grid: int, iterations: int = 60):
+    """Exact problem reduction by Lagrangian bounds (variable fixing, as in core knapsack
+    algorithms). Returns (avail', fixed, capacity, info).
+
+    UB(λ) = λ·G + Σ_n max(0, max_k (q_nk - λ·c_nk)) bounds the integer optimum for any
+    λ >= 0; λ is set by bisection. LB = value of a feasible grid solution (the Lagrangian
+    solution at the feasible end of the bracket, then filled greedily by quality per step).
+    If fixing "user n takes option k" (or "user n is not served") gives a bound
+    UB - max(0, best_n) + (q_nk - λ·c_nk) < LB (with a float safety margin), no optimal
+    solution makes that choice and the option is removed. Users left with a single possible
+    choice are fixed (``fixed[n]`` = k, or -1) and their steps taken from the capacity;
+    the rest (``fixed[n] = -2``) go to the DP. Every optimal solution survives, so the DP on
+    the reduced problem finds the same optimum value. If UB < LB + 1 the greedy solution is
+    itself optimal (integer objective) and every user is fixed to it."""
+    n, k = costs.shape
+    rows = np.arange(n)
+    cf = np.where(avail, costs, 0).astype(np.float64)
+    qf = np.where(avail, qint, 0).astype(np.float64)
+    neg = np.where(avail, 0.0, -np.inf)
+
+    def ev(lam: float):
+        red = (qf - lam * cf) + neg
+        j = red.argmax(axis=1)
+        b = red[rows, j]
+        take = b > 0
+        return lam * grid + float(b[take].sum()), grid - float(cf[rows, j][take].sum()), red, b, j, take
+
+    pos = avail & (costs > 0)
+    lam_hi = float((qf[pos] / cf[pos]).max()) * (1 + 1e-9) if pos.any() else 0.0
+    lam_lo = 0.0
+    best = ev(0.0)
+    best_lam = 0.0
+    feas = best if best[1] >= 0 else ev(lam_hi)
+    if best[1] < 0:
+        hi_eval = feas
+        if hi_eval[0] < best[0]:
+            best, best_lam = hi_eval, lam_hi
+        for _ in range(iterations):
+            mid = 0.5 * (lam_lo + lam_hi)
+            e = ev(mid)
+            if e[0] < best[0]:
+                best, best_lam = e, mid
+            if e[1] < 0:
+                lam_lo = mid
+            else:
+                lam_hi, feas = mid, e
+            if lam_hi - lam_lo <= 1e-12 * lam_hi:
+                break
+    # feasible solution (Lagrangian choice at the feasible end), then greedy fill by q per step
+    _, slack, _, _, jf, takef = feas
+    cur = np.where(takef, jf, -1)
+    cur_q = np.where(takef, qint[rows, jf], 0)
+    cur_c = np.where(takef, costs[rows, jf], 0)
+    rem = grid - int(cur_c.sum())
+    nn, kk = np.nonzero(avail & (qint > cur_q[:, None]))
+    dc = costs[nn, kk] - cur_c[nn]
+    sel = dc <= rem
+    nn, kk, dc = nn[sel], kk[sel], dc[sel]
+    dq = (qint[nn, kk] - cur_q[nn]).astype(np.float64)
+    eff = np.where(dc > 0, dq / np.maximum(dc, 1), np.inf)
+    for m in np.lexsort((kk, nn, -eff)).tolist():
+        if rem <= 0 and dc[m] > 0:
+            continue
+        u, j = int(nn[m]), int(kk[m])
+        if qint[u, j] <= cur_q[u]:
+            continue
+        d = int(costs[u, j] - cur_c[u])
+        if d <= rem:
+            rem -= d
+            cur[u], cur_q[u], cur_c[u] = j, qint[u, j], costs[u, j]
+    lb = int(cur_q.sum())
+    ub_val, _, red, b, _, _ = best
+    err = 1e-11 * (abs(ub_val) + best_lam * grid) + 1e-6  # float rounding of UB, generous
+    if ub_val + err < lb + 1:
+        # the integer optimum is <= UB < LB + 1: the greedy solution is already optimal
+        fixed = cur.astype(np.int64)
+        info = {"reduced": True, "proven_by_bound": True, "lagrange_ub": ub_val, "lagrange_lb": lb,
+                "n_core": 0, "n_fixed_served": int((fixed >= 0).sum())}
+        return np.zeros_like(avail), fixed, grid - int(cur_c.sum()), info
+    margin = err + 1.0
+    bpos = np.maximum(b, 0.0)
+    base = ub_val - bpos  # bound with user n's term removed
+    keep = avail & ((base[:, None] + red) >= lb - margin)
+    none_ok = base >= lb - margin
+    fixed = np.full(n, -2, dtype=np.int64)
+    n_keep = keep.sum(axis=1)
+    fixed[(n_keep == 0)] = -1
+    single = (n_keep == 1) & ~none_ok
+    fixed[single] = keep[single].argmax(axis=1)
+    cap = grid - int(costs[single, fixed[single]].sum())
+    if cap < 0:  # cannot happen with a valid bound; fall back to no reduction
+        return avail, np.full(n, -2, dtype=np.int64), grid, {"reduced": False}
+    keep[fixed != -2] = False
+    info = {"reduced": True, "proven_by_bound": False, "lagrange_ub": ub_val, "lagrange_lb": lb, "n_core": int((fixed == -2).sum()),
+            "n_fixed_served": int(single.sum())}
+    return keep, fixed, cap, info
+
+
+def _user_options(costs: np.ndarray, qint: np.ndarray, avail: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int, int]]]]:
     """Active users and, for each, its non-dominated options as (cost, int quality, k)."""
     n, k = costs.shape
-    avail = (costs >= 0) & (qint > 0)
     if k > 1:
         keep = avail.copy()
         for a in range(k):
@@ -140,13 +244,20 @@ def solve_dp(
     quality_scale_: float | None = None,
     max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES,
     polish: bool = False,
+    reduce: bool = True,
 ) -> Solution:
     """Seed DP on a G-step power grid; see the module docstring. Always feasible in watts.
 
     ``polish=True`` then spends the watts left unused by the grid rounding with one
     :func:`~bssim.sched.baselines.upgrade_pass` (serve more users / upgrade options while
     they fit in real watts); ``info["grid_objective"]`` keeps the DP's own objective and
-    ``info["int_objective"]`` its integer optimum (what CP-SAT reproduces)."""
+    ``info["int_objective"]`` its integer optimum (what CP-SAT reproduces).
+
+    ``reduce=True`` (default) first removes options that provably belong to no optimal
+    grid solution (:func:`_reduce`, exact Lagrangian variable fixing) and runs the DP on the
+    remaining "core" users with the remaining capacity; ``reduce=False`` is the plain DP over
+    all users. Both return the same optimal value (``info["int_objective"]``); with ties they
+    may pick different, equally good, choices."""
     grid = _check_grid(grid)
     if max_table_bytes < 1:
         raise ValueError(f"max_table_bytes must be >= 1; got {max_table_bytes}")
@@ -156,11 +267,25 @@ def solve_dp(
     qint = integer_qualities(problem, scale)
     n_users, k = costs.shape
     choice = np.full(n_users, -1, dtype=np.int64)
-    active, opts = _user_options(costs, qint)
+    avail = (costs >= 0) & (qint > 0)
+    info: dict = {"grid": grid, "quality_scale": scale}
+    cap = grid
+    offset = 0
+    if reduce and avail.any():
+        avail, fixed, cap, rinfo = _reduce(costs, qint, avail, grid)
+        info.update(rinfo)
+        if rinfo["reduced"]:
+            served_fixed = fixed >= 0
+            choice[served_fixed] = fixed[served_fixed]
+            offset = int(qint[served_fixed, fixed[served_fixed]].sum())
+            avail &= costs <= cap
+    active, opts = _user_options(costs, qint, avail)
     n_act = len(opts)
-    info: dict = {"grid": grid, "quality_scale": scale, "n_active_users": n_act}
-    int_obj = 0
+    info["n_active_users"] = n_act
+    info["dp_capacity"] = cap
+    int_obj = offset
     if n_act:
+        grid_full, grid = grid, cap
         lo, hi = _windows(opts, grid)
         widths = hi - lo + 1
         # blocks of stages whose tables fit in max_table_bytes (at least one stage each)
@@ -196,7 +321,7 @@ def solve_dp(
             hi_prev = _forward(F, lo_l, hi_l, opts, s0, s1, hi_prev,
                                table if last else None, offsets_l, bufs, mask)
         p = hi_l[-1]
-        int_obj = int(F[p])
+        int_obj = offset + int(F[p])
         for b in range(n_blocks - 1, -1, -1):
             s0, s1 = bounds[b], bounds[b + 1]
             if b != n_blocks - 1:
@@ -211,6 +336,7 @@ def solve_dp(
                     c, _q, kk = opts[i][code - 1]
                     choice[active[i]] = kk
                     p -= c
+        grid = grid_full
         info.update(
             n_blocks=n_blocks,
             table_bytes=int(max_block),
