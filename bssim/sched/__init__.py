@@ -22,6 +22,8 @@ never chosen.
 
 from __future__ import annotations
 
+import inspect
+
 from .baselines import all_direct, all_key, greedy, upgrade_pass
 from .bounds import inflated_problem, lagrangian_upper_bound, max_served, reduced_budget
 from .dp import solve_dp
@@ -69,8 +71,8 @@ def solve(problem: Problem, solver: str = "dp", grid: int = 1000, **options) -> 
         bound = bool(options.pop("bound", True))
         mip_ref = bool(options.pop("mip_reference", False))
         mip_tl = float(options.pop("mip_time_limit_s", 60.0))
-        _no_more(solver, options)
-        sol = solve_dp(problem, grid, quality_scale_=qs, **_only(options))
+        _check_options(solver, solve_dp, options)
+        sol = solve_dp(problem, grid, quality_scale=qs, **options)
         if bound:
             ub = lagrangian_upper_bound(problem)
             sol.info["upper_bound"] = ub
@@ -83,27 +85,24 @@ def solve(problem: Problem, solver: str = "dp", grid: int = 1000, **options) -> 
             sol.info["gap"] = (ref.objective - sol.objective) / ref.objective if ref.objective > 0 else 0.0
         return sol
     if solver == "cpsat":
-        return solve_cpsat(problem, grid, quality_scale_=qs, **options)
+        _check_options(solver, solve_cpsat, options)
+        return solve_cpsat(problem, grid, quality_scale=qs, **options)
     if qs is not None:
         raise ValueError(f"quality_scale is not an option of solver {solver!r}")
-    if solver == "mip":
-        return solve_mip(problem, **options)
-    if solver == "greedy":
-        return greedy(problem, **options)
-    if solver == "all_direct":
-        return all_direct(problem, **options)
-    return all_key(problem, **options)
+    func = {"mip": solve_mip, "greedy": greedy, "all_direct": all_direct, "all_key": all_key}[solver]
+    _check_options(solver, func, options)
+    return func(problem, **options)
 
 
-def _only(options: dict) -> dict:
-    return options
-
-
-def _no_more(solver: str, options: dict) -> None:
-    allowed = {"max_table_bytes", "polish", "reduce"}
+def _check_options(solver: str, func, options: dict) -> None:
+    params = inspect.signature(func).parameters
+    allowed = {n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    allowed -= {"problem", "grid", "quality_scale"}
     extra = set(options) - allowed
     if extra:
-        raise ValueError(f"unknown option(s) {sorted(extra)} for solver {solver!r}")
+        raise ValueError(
+            f"unknown option(s) {sorted(extra)} for solver {solver!r}; allowed: {sorted(allowed)}"
+        )
 
 
 __all__ = [

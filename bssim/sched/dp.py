@@ -45,7 +45,8 @@ import time
 import numpy as np
 
 from .baselines import upgrade_pass
-from .problem import Problem, Solution, _check_grid, evaluate, integer_costs, integer_qualities, quality_scale
+from .problem import Problem, Solution, _check_grid, evaluate, integer_costs, integer_qualities
+from .problem import quality_scale as _quality_scale
 
 #: Default cap on the back-tracking table (bytes) before checkpointing kicks in.
 DEFAULT_MAX_TABLE_BYTES = 128 * 2**20
@@ -241,7 +242,7 @@ def solve_dp(
     problem: Problem,
     grid: int = 1000,
     *,
-    quality_scale_: float | None = None,
+    quality_scale: float | None = None,
     max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES,
     polish: bool = False,
     reduce: bool = True,
@@ -262,7 +263,7 @@ def solve_dp(
     if max_table_bytes < 1:
         raise ValueError(f"max_table_bytes must be >= 1; got {max_table_bytes}")
     t0 = time.perf_counter()
-    scale = quality_scale(problem) if quality_scale_ is None else float(quality_scale_)
+    scale = _quality_scale(problem) if quality_scale is None else float(quality_scale)
     costs = integer_costs(problem, grid)
     qint = integer_qualities(problem, scale)
     n_users, k = costs.shape

@@ -19,7 +19,8 @@ import time
 
 import numpy as np
 
-from .problem import Problem, Solution, _check_grid, evaluate, integer_costs, integer_qualities, quality_scale
+from .problem import Problem, Solution, _check_grid, evaluate, integer_costs, integer_qualities
+from .problem import quality_scale as _quality_scale
 
 #: Relative tolerance on the power budget that every solver's answer must meet.
 BUDGET_RTOL = 1e-9
@@ -32,7 +33,7 @@ def solve_cpsat(
     time_limit_s: float = 60.0,
     num_workers: int = 1,
     linearization_level: int = 2,
-    quality_scale_: float | None = None,
+    quality_scale: float | None = None,
     hint=None,
 ) -> Solution:
     """CP-SAT on the DP's integer model: max sum q_int·x s.t. sum c·x <= G, one option per user.
@@ -47,7 +48,7 @@ def solve_cpsat(
 
     grid = _check_grid(grid)
     t0 = time.perf_counter()
-    scale = quality_scale(problem) if quality_scale_ is None else float(quality_scale_)
+    scale = _quality_scale(problem) if quality_scale is None else float(quality_scale)
     costs = integer_costs(problem, grid)
     qint = integer_qualities(problem, scale)
     usable = (costs >= 0) & (qint > 0)
@@ -69,6 +70,7 @@ def solve_cpsat(
             hint = np.asarray(hint)
             for (n, k), x in zip(idx.tolist(), xs):
                 model.AddHint(x, bool(hint[n] == k))
+    build_time = time.perf_counter() - t0
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = int(num_workers)
     solver.parameters.linearization_level = int(linearization_level)
@@ -91,6 +93,7 @@ def solve_cpsat(
         "int_objective": int_obj,
         "best_bound": float(solver.BestObjectiveBound()) if xs else 0.0,
         "wall_time_s": float(solver.WallTime()),
+        "build_time_s": build_time,
         "num_workers": int(num_workers),
         "linearization_level": int(linearization_level),
         "steps_used": int(costs[served, choice[served]].sum()),
@@ -121,6 +124,7 @@ def solve_mip(
     idx = np.argwhere(usable)
     budget = 1.0
     retries = 0
+    build_time = 0.0
     choice = np.full(problem.n_users, -1, dtype=np.int64)
     status_name = "OPTIMAL"
     best_bound = 0.0
@@ -154,6 +158,7 @@ def solve_mip(
         for qi, x in zip(problem.quality[usable].tolist(), xs):
             obj.SetCoefficient(x, qi)
         obj.SetMaximization()
+        build_time = time.perf_counter() - t0
         params = pywraplp.MPSolverParameters()
         params.SetDoubleParam(params.RELATIVE_MIP_GAP, float(relative_gap))
         status = solver.Solve(params)
@@ -183,8 +188,9 @@ def solve_mip(
     solve_time = time.perf_counter() - t0
     objective, power = evaluate(problem, choice)
     if power > p_max * (1.0 + BUDGET_RTOL):  # could not repair numerically: drop users
-        order = np.argsort(-problem.power_w[np.arange(problem.n_users), np.maximum(choice, 0)] * (choice >= 0))
-        for n in order.tolist():
+        served = np.flatnonzero(choice >= 0)
+        order = served[np.argsort(-problem.power_w[served, choice[served]], kind="stable")]
+        for n in order.tolist():  # largest power first
             choice[n] = -1
             objective, power = evaluate(problem, choice)
             if power <= p_max:
@@ -195,6 +201,8 @@ def solve_mip(
         "status": status_name,
         "mip_objective": mip_obj,
         "best_bound": best_bound,
+        "mip_gap": (best_bound - mip_obj) / abs(mip_obj) if mip_obj else 0.0,
         "budget_retries": retries,
+        "build_time_s": build_time,
     }
     return Solution("mip", choice, objective, power, solve_time, info)

@@ -37,7 +37,10 @@ QUALITY_DIGITS = 6
 
 
 def _as_matrix(name: str, value, n_cols: int | None = None) -> np.ndarray:
-    arr = np.array(value, dtype=np.float64, copy=True)
+    try:
+        arr = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be a numeric (N, K) array: {e}") from None
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (N users, K options); got shape {arr.shape}")
     if n_cols is not None and arr.shape[1] != n_cols:
@@ -50,14 +53,15 @@ def _first_bad(mask: np.ndarray) -> tuple[int, int]:
     return int(idx[0]), int(idx[1])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Problem:
     """One scheduling instance: option powers (W), option qualities, power budget (W).
 
     ``power_w``: (N, K) float >= 0, ``np.inf`` = option infeasible for that user.
     ``quality``: (N, K) finite float > 0.
     ``p_max_w``: finite float >= 0.
-    Arrays are copied to read-only float64 arrays at construction.
+    Arrays are copied to read-only float64 arrays at construction. Equality is identity
+    (``eq=False``): arrays have no single truth value.
     """
 
     power_w: np.ndarray
