@@ -222,18 +222,24 @@ class AdaptiveJSCC(nn.Module):
         return power_normalize(z, mask), mask
 
     def make_mask(self, logits: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-        """Binary mask (B, C'_c): straight-through Gumbel-softmax in training, arg-max otherwise."""
+        """Binary mask (B, C'_c): straight-through Gumbel-softmax in training, arg-max otherwise.
+
+        Forward values are exactly 0 or 1 (``hard + (soft - soft.detach())``); the backward
+        pass uses the gradient of the (Gumbel-)softmax probability of "on".
+        """
         if self.training and self.stochastic_mask:
-            return F.gumbel_softmax(logits, tau=tau, hard=True, dim=-1)[..., 1]
-        hard = (logits[..., 1] > logits[..., 0]).to(logits.dtype)
-        # never send nothing: keep the channel with the largest on-margin if all are off
-        margin = logits[..., 1] - logits[..., 0]
-        best = F.one_hot(margin.argmax(dim=1), margin.shape[1]).to(logits.dtype)
-        empty = (hard.sum(dim=1, keepdim=True) == 0).to(logits.dtype)
-        hard = hard + empty * best
-        # straight-through so that gradients still reach the policy when it is trainable
-        soft = torch.softmax(logits, dim=-1)[..., 1]
-        return hard + soft - soft.detach()
+            gumbel = -torch.empty_like(logits).exponential_().log()
+            soft = torch.softmax((logits + gumbel) / tau, dim=-1)[..., 1]
+            hard = (soft > 0.5).to(logits.dtype)
+        else:
+            soft = torch.softmax(logits, dim=-1)[..., 1]
+            hard = (logits[..., 1] > logits[..., 0]).to(logits.dtype)
+            # never send nothing: keep the channel with the largest on-margin if all are off
+            margin = logits[..., 1] - logits[..., 0]
+            best = F.one_hot(margin.argmax(dim=1), margin.shape[1]).to(logits.dtype)
+            empty = (hard.sum(dim=1, keepdim=True) == 0).to(logits.dtype)
+            hard = hard + empty * best
+        return hard.detach() + (soft - soft.detach())
 
     def decode(self, y: torch.Tensor, mask: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
         """Received (equalised) symbols y (B, C'_c, h, w) and the mask → image in [0, 1]."""
