@@ -32,7 +32,6 @@ the DP on G steps solves exactly OPT(ceil(P/Δ)·Δ, P_max), Δ = P_max / G.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .problem import Problem, _check_grid
