@@ -33,13 +33,12 @@ LABELS = {
 }
 
 
-def _plt():
-    import matplotlib
+def _subplots(nrows: int = 1, ncols: int = 1, figsize=(5.5, 3.8), **kw):
+    """A figure without pyplot (no global state, no backend switch: safe in notebooks and servers)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kw)
 
 
 def _save(fig, out: Path, name: str) -> list[Path]:
@@ -49,7 +48,6 @@ def _save(fig, out: Path, name: str) -> list[Path]:
         f = out / f"{name}.{ext}"
         fig.savefig(f, dpi=150, bbox_inches="tight")
         files.append(f)
-    _plt().close(fig)
     return files
 
 
@@ -65,7 +63,6 @@ def _band(ax, df: pd.DataFrame, x: str, y: str, label: str, **kw) -> None:
 
 def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | None = None) -> list[Path]:
     """The four sweep figures; ``swept``: the swept columns; ``x``: which one is the x axis."""
-    plt = _plt()
     if summary.empty:
         raise ValueError("the sweep has no finished points to plot")
     numeric = [c for c in swept if pd.api.types.is_numeric_dtype(summary[c])]
@@ -85,7 +82,7 @@ def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | N
     ]
     files: list[Path] = []
     for name, col, ylabel in specs:
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        fig, ax = _subplots(figsize=(5.5, 3.8))
         for key, df in groups:
             key = key if isinstance(key, tuple) else (key,)
             label = ", ".join(f"{h}={v}" for h, v in zip(hue, key)) or col
@@ -99,7 +96,7 @@ def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | N
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         files += _save(fig, out, name)
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = _subplots(figsize=(5.5, 3.8))
     for key, df in groups:
         key = key if isinstance(key, tuple) else (key,)
         base = ", ".join(f"{h}={v}" for h, v in zip(hue, key))
@@ -117,12 +114,11 @@ def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | N
 
 def run_figures(epochs: pd.DataFrame, user_epochs: pd.DataFrame, out: Path, title: str = "") -> list[Path]:
     """Per-epoch time series and the per-user view of one run."""
-    plt = _plt()
     if epochs.empty:
         raise ValueError("the run has no epochs to plot")
     t = epochs["time_s"].to_numpy()
     files: list[Path] = []
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
+    fig, axes = _subplots(2, 2, figsize=(10, 6.5), sharex=True)
     ax = axes[0, 0]
     ax.plot(t, epochs["objective"], label=r"$\Sigma_n\,\rho_n$")
     ax.plot(t, epochs["n_requests"], "k:", linewidth=1, label="requests")
@@ -151,7 +147,7 @@ def run_figures(epochs: pd.DataFrame, user_epochs: pd.DataFrame, out: Path, titl
         fig.suptitle(title, fontsize=10)
     files += _save(fig, out, "timeline")
     if not user_epochs.empty:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        fig, axes = _subplots(1, 2, figsize=(10, 3.8))
         ue = user_epochs
         for name, color in (("direct", "C0"), ("key", "C1"), ("none", "C3")):
             sel = ue[ue["choice_name"].astype(str) == name]
