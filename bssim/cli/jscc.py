@@ -35,7 +35,7 @@ def train_cmd(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Checkpoint to continue from."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     seed: int = typer.Option(0, "--seed"),
-    crop: int = typer.Option(64, "--crop", help="Crop side in pixels (multiple of 4)."),
+    crop: int = typer.Option(0, "--crop", help="Crop side in pixels (multiple of 4); 0: 64, or 32 for CIFAR-10."),
     crops_per_epoch: int = typer.Option(4096, "--crops-per-epoch"),
     c_s: int = typer.Option(256, "--c-s", help="Source-encoder width C_s (seed: 256)."),
     c_out: int = typer.Option(16, "--c-out", help="Feature channels C'_c (seed: 16)."),
@@ -109,7 +109,9 @@ def eval_cmd(
     except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps(summary, indent=1))
+        typer.echo(format_table(summary), err=True)  # the human table on stderr, JSON on stdout
+        clean = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in summary]
+        typer.echo(json.dumps(clean, indent=1))  # nan (e.g. no codec file fits) -> null
     else:
         typer.echo(format_table(summary))
         if out is not None:

@@ -40,7 +40,7 @@ import torch
 
 from bssim.jscc.channels import awgn
 from bssim.jscc.checkpoint import read_checkpoint, save_checkpoint
-from bssim.jscc.data import CropSampler, center_crop, load_training_images
+from bssim.jscc.data import CropSampler, center_crop, find_cifar_dir, load_training_images
 from bssim.jscc.model import AdaptiveJSCC, JSCCConfig
 
 
@@ -52,7 +52,7 @@ class TrainSettings:
     out: str = "jscc_train.pt"
     epochs: int = 8
     batch: int = 128
-    crop: int = 64
+    crop: int = 0  # 0: auto, 64 for a folder of photographs, 32 for CIFAR-10
     crops_per_epoch: int = 4096
     lr: float = 5e-4
     lr2: float = 5e-5
@@ -70,8 +70,8 @@ class TrainSettings:
         for name in ("epochs", "batch", "crops_per_epoch"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.crop < 8 or self.crop % 4:
-            raise ValueError(f"crop must be a multiple of 4 and >= 8, got {self.crop}")
+        if self.crop != 0 and (self.crop < 8 or self.crop % 4):
+            raise ValueError(f"crop must be 0 (auto) or a multiple of 4 and >= 8, got {self.crop}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be cpu or cuda, got {self.device!r}")
 
@@ -176,6 +176,8 @@ def train(
     if s.threads > 0:
         torch.set_num_threads(s.threads)
     train_imgs, val_imgs, val_names = load_training_images(s.data, s.val_every)
+    if s.crop == 0:
+        s.crop = 32 if find_cifar_dir(s.data) is not None else 64
     sampler = CropSampler(train_imgs, s.crop)
     start_epoch = 0
     log: list[dict[str, Any]] = []
