@@ -248,3 +248,51 @@ def test_masked_median_and_holes():
     fg[:, 0, 0] = True  # pixel (0, 0) never uncovered
     med, count = masked_median(frames, fg)
     assert med[1, 1, 0] == 10 and count[1, 1] == 2 and count[0, 0] == 0
+
+
+# ---- segmentation, live mode, frame interpolation ---------------------------------------
+@needs_video
+@needs_images
+def test_segment_by_orb_splits_at_scene_change(frames):
+    """vtest frames then a camera panning over Kodak 'kodim21': two segments, cut at the change."""
+    from bssim.pipeline import segment_by_orb
+
+    k = read_image(shared_data("kodak", "kodim21.png"))
+    seq = [frames[0], frames[9], frames[18], frames[100]]
+    seq += [np.ascontiguousarray(k[0:448, x:x + 640]) for x in (0, 16, 32, 48)]
+    assert segment_by_orb(seq, threshold=0.3) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+@needs_video
+def test_live_background_fills_holes_and_counts_update_bits():
+    from bssim.pipeline import LiveBackground
+
+    fr = read_frames(VIDEO, range(0, 200, 4))
+    live = LiveBackground(warmup=5, min_pixels=500)
+
+    def lossless(img):  # a raw 24 bit/pixel link, so the test checks the update logic only
+        return img.copy(), img.shape[0] * img.shape[1] * 24
+
+    ups = [live.push(f, lossless) for f in fr.values()]
+    first = ups[4]
+    assert ups[:4] == [None] * 4 and first is not None and first.box == (0, 0, 768, 576)
+    later = [u for u in ups[5:] if u is not None]
+    assert live.total_bits == sum(u.bits for u in [first] + later)
+    assert live.total_bits >= 768 * 576 * 24  # at least the first full background
+    assert live.seen.mean() > 0.99  # nearly every pixel uncovered after 200 frames
+    # the receiver's copy tracks the transmitter's estimate where it was updated
+    diff = np.abs(live.receiver.astype(int) - live.estimate.astype(int)).max(axis=2)
+    assert np.mean(diff[live.seen] <= live.delta + 1) > 0.95
+
+
+@needs_video
+def test_interpolated_frame_beats_repeating_a_frame():
+    from bssim.metrics import psnr_db
+    from bssim.pipeline import interpolate_frame
+
+    fr = read_frames(VIDEO, [300, 302, 304])
+    mid = interpolate_frame(fr[300], fr[304])
+    blend = ((fr[300].astype(np.uint16) + fr[304]) // 2).astype(np.uint8)
+    assert mid.shape == fr[302].shape
+    assert psnr_db(fr[302], mid) > psnr_db(fr[302], fr[300])
+    assert psnr_db(fr[302], mid) > psnr_db(fr[302], blend)

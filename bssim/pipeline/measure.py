@@ -60,7 +60,7 @@ class PipelineSettings:
     n_min: int = 60  # N_min
     match_mask: str = "auto"
     max_pixels: int | None = 768 * 576  # resolution-detection threshold (seed II.D)
-    alpha_mode: str = "receiver_diff"
+    alpha_mode: str = "sent"  # measured best (docs/pipeline.md); receiver_diff is the no-bit option
     bits_per_value: int = 8
     channel: str = "awgn"
     seed: int = 0
@@ -176,10 +176,30 @@ def jscc_send(model, image: np.ndarray, snr_db: float, s: PipelineSettings, seed
     return upscale(res.image, h, w), int(res.payload_bits), res
 
 
-def _quality(ref: np.ndarray, img: np.ndarray) -> dict[str, float]:
+def _quality(ref: np.ndarray, img: np.ndarray, with_msssim: bool = True) -> dict[str, float]:
+    """SSIM, PSNR and (optionally: it takes seconds per 768x576 frame here) MS-SSIM."""
     from bssim.metrics import ms_ssim, psnr_db, ssim
 
-    return {"ssim": ssim(ref, img), "psnr_db": psnr_db(ref, img), "ms_ssim": ms_ssim(ref, img)}
+    return {"ssim": ssim(ref, img), "psnr_db": psnr_db(ref, img),
+            "ms_ssim": ms_ssim(ref, img) if with_msssim else float("nan")}
+
+
+def masked_psnr_db(ref: np.ndarray, img: np.ndarray, mask: np.ndarray) -> float:
+    """PSNR over the pixels where ``mask`` is True (NaN for an empty mask), capped at 100 dB."""
+    if not mask.any():
+        return float("nan")
+    d = ref[mask].astype(np.float64) - img[mask].astype(np.float64)
+    mse = float(np.mean(d * d))
+    return 100.0 if mse <= 0 else float(min(100.0, 10 * np.log10(255.0**2 / mse)))
+
+
+def reference_foreground(frame: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Extractor-independent foreground used to score the people themselves: bgdiff against
+    B* with default settings, dilated by 5 px."""
+    import cv2
+
+    m = bgdiff_mask(frame, background)
+    return cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))) > 0
 
 
 @dataclass
@@ -196,26 +216,39 @@ def run_frame(
     s: PipelineSettings = PipelineSettings(),
     model=None,
     key_info: KeyInfo | None = None,
+    with_msssim: bool = True,
+    direct_memo: dict | None = None,
 ) -> FrameResult:
-    """Both paths for one frame at one SNR; returns the measurement row and both images."""
+    """Both paths for one frame at one SNR; returns the measurement row and both images.
+
+    ``direct_memo``: a dict reused across calls so that the direct path (which does not
+    depend on the key-path settings) is computed once per frame, SNR and link settings."""
     frame = check_rgb(frame, "frame")
     model = get_model(model)
     h, w = frame.shape[:2]
     ki = key_info if key_info is not None else extract_key_info(frame, library, s)
     times = dict(ki.times)
-    t0 = time.perf_counter()
-    direct, d_bits, dres = jscc_send(model, frame, snr_db, s, s.seed)
-    times["t_direct_jscc_s"] = time.perf_counter() - t0
+    dkey = (content_id(frame), float(snr_db), s.channel, s.seed, s.bits_per_value, s.max_pixels,
+            getattr(model, "model_version", id(model)), with_msssim)
+    if direct_memo is not None and dkey in direct_memo:
+        direct, d_bits, dres, qd, t_direct = direct_memo[dkey]
+    else:
+        t0 = time.perf_counter()
+        direct, d_bits, dres = jscc_send(model, frame, snr_db, s, s.seed)
+        t_direct = time.perf_counter() - t0
+        qd = _quality(frame, direct, with_msssim)
+        if direct_memo is not None:
+            direct_memo[dkey] = (direct, d_bits, dres, qd, t_direct)
+    times["t_direct_jscc_s"] = t_direct
     row: dict = {"height": h, "width": w, "snr_db": float(snr_db), "channel": s.channel,
                  "D_bits": d_bits, "raw_bits": h * w * 24, "model_version": dres.model_version,
                  "matched": bool(ki.match.matched), "background": ki.match.name,
                  "n_match": ki.match.best_count, "n_boxes": len(ki.boxes)}
-    qd = _quality(frame, direct)
     if not ki.match.matched:
         key, c_bits, side, mask_bits, crop_bits = direct, d_bits, 0, 0, 0
         times.update(t_key_jscc_s=0.0, t_synth_s=0.0)
-        row["fg_fraction"] = float("nan")
-        row["box_fraction"] = float("nan")
+        for c in ("fg_fraction", "box_fraction", "fg_missed_fraction", "psnr_fg_direct_db", "psnr_fg_key_db"):
+            row[c] = float("nan")
     else:
         side = side_info_bits(len(ki.boxes), w, h, len(library))
         mask_bits = 0
@@ -242,7 +275,14 @@ def run_frame(
         c_bits = side + crop_bits + mask_bits
         row["fg_fraction"] = float(ki.mask.mean())
         row["box_fraction"] = box_area(ki.boxes) / (h * w)
-    qk = _quality(frame, key)
+        ref_fg = reference_foreground(frame, ki.background)
+        inbox = np.zeros((h, w), bool)
+        for (x1, y1, x2, y2) in ki.boxes:
+            inbox[y1:y2, x1:x2] = True
+        row["fg_missed_fraction"] = float((ref_fg & ~inbox).sum() / ref_fg.sum()) if ref_fg.any() else 0.0
+        row["psnr_fg_direct_db"] = masked_psnr_db(frame, direct, ref_fg)
+        row["psnr_fg_key_db"] = masked_psnr_db(frame, key, ref_fg)
+    qk = _quality(frame, key, with_msssim)
     times["t_key_total_s"] = sum(times.get(k, 0.0) for k in ("t_match_s", "t_extract_s", "t_boxes_s", "t_key_jscc_s", "t_synth_s"))
     row.update({
         "C_bits": int(c_bits), "crop_bits": int(crop_bits), "side_bits": int(side), "mask_bits": int(mask_bits),
@@ -271,9 +311,11 @@ def library_fingerprint(library: BackgroundLibrary) -> str:
     return h.hexdigest()[:16]
 
 
-def _cache_key(content: str, lib_fp: str, s: PipelineSettings, model_version: str, snr_db: float) -> str:
+def _cache_key(content: str, lib_fp: str, s: PipelineSettings, model_version: str, snr_db: float,
+               with_msssim: bool = True) -> str:
     blob = json.dumps({"v": CACHE_FORMAT, "content": content, "library": lib_fp, "settings": s.as_dict(),
-                       "model": model_version, "snr_db": round(float(snr_db), 6)}, sort_keys=True)
+                       "model": model_version, "snr_db": round(float(snr_db), 6), "msssim": bool(with_msssim)},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -300,10 +342,11 @@ def measure(
     model=None,
     use_cache: bool = True,
     cache: Path | None = None,
+    with_msssim: bool = True,
 ) -> list[dict]:
     """Measurement rows (one per SNR) for one frame/image; cached (see module docstring)."""
     rows = measure_frames({0: frame}, library, snr_db, settings, model, use_cache=use_cache, cache=cache,
-                          progress=False, as_rows=True)
+                          progress=False, as_rows=True, with_msssim=with_msssim)
     return rows
 
 
@@ -320,13 +363,15 @@ def measure_frames(
     keep_images: Iterable[int] = (),
     images_out: dict | None = None,
     as_rows: bool = False,
+    with_msssim: bool = True,
 ):
     """One row per (frame, snr_db): columns ``content, frame, snr_db, channel, D_bits, C_bits,
     q_direct, q_key, alpha, matched`` plus PSNR/MS-SSIM of both paths, side/mask bits,
     reduction factors and per-stage times (seconds). ``frames``: {index: RGB frame} or pairs.
 
     For frames listed in ``keep_images`` the reconstructions are stored in ``images_out``
-    as {(frame, snr_db): (original, direct, key)} (these are always recomputed)."""
+    as {(frame, snr_db): (original, direct, key)} (these are always recomputed).
+    ``with_msssim=False`` skips MS-SSIM (NaN columns), which dominates the time on a CPU."""
     require_nonempty(library)
     snrs = [float(snr_db)] if np.isscalar(snr_db) else [float(x) for x in snr_db]
     if not snrs:
@@ -348,13 +393,13 @@ def measure_frames(
         cid = content_id(frame)
         ki = None
         for snr in snrs:
-            key = _cache_key(cid, lib_fp, settings, mv, snr)
+            key = _cache_key(cid, lib_fp, settings, mv, snr, with_msssim)
             path = cdir / key[:2] / f"{key}.json"
             row = _cache_read(path) if (use_cache and int(idx) not in keep) else None
             if row is None:
                 if ki is None:
                     ki = extract_key_info(frame, library, settings)
-                fr = run_frame(frame, library, snr, settings, model, key_info=ki)
+                fr = run_frame(frame, library, snr, settings, model, key_info=ki, with_msssim=with_msssim)
                 row = fr.row
                 row["content"] = cid
                 if use_cache:
@@ -372,3 +417,21 @@ def measure_frames(
     df = pd.DataFrame(rows)
     first = ["content", "frame", "snr_db", "channel", "D_bits", "C_bits", "q_direct", "q_key", "alpha", "matched"]
     return df[first + [c for c in df.columns if c not in first]]
+
+
+def write_table(df: pd.DataFrame, stem: Path) -> tuple[Path, Path]:
+    """``<stem>.parquet`` and ``<stem>.csv``, each written atomically."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for suffix in (".parquet", ".csv"):
+        fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=".tmp_", suffix=suffix)
+        os.close(fd)
+        if suffix == ".parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False)
+        final = stem.with_suffix(suffix)
+        os.replace(tmp, final)
+        out.append(final)
+    return out[0], out[1]

@@ -1,0 +1,193 @@
+"""The seed's section V experiments, and the comparisons that set the pipeline's defaults.
+
+``run_all(out)`` (CLI: ``bssim pipeline experiments --out docs/figures``) writes figures
+``pipeline_*.png`` and the numbers ``pipeline_results.json`` / ``pipeline_*.csv``:
+
+1. video (seed V.B, Fig. 9): vtest.avi, library built from the video itself (temporal
+   median), evenly spaced frames, PSNR vs SNR for direct JSCC and the key method;
+2. images with an existing library (seed V.A, Figs. 6-7): a library of 64 backgrounds
+   (vtest's background built from frames 0-399 only, 24 Kodak, 38 training photographs,
+   the mirrored vtest background); images: vtest frames 450-750 (people on the known
+   background, not used to build it) and Kodak photographs (no background in the library:
+   matching must fail and they go the direct way);
+3. data reduction: raw 24 bit/pixel and D_n against C_n;
+4. extractor x alpha-mode comparison on the reconstructed frame (sets the defaults);
+5. matching accuracy with distractors.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bssim.paths import shared_data
+from bssim.pipeline.io import list_images, read_frames, read_image, write_image
+from bssim.pipeline.library import BackgroundLibrary
+from bssim.pipeline.matching import match_background
+from bssim.pipeline.measure import PipelineSettings, extract_key_info, get_model, measure_frames, run_frame, write_table
+from bssim.pipeline.video import temporal_background, video_background
+
+KODAK_TEST = ("kodim05", "kodim15", "kodim21")  # people (05, 15) and a scene (21)
+
+
+def distractor_library(true_bg: np.ndarray, orb_features: int = 1000) -> BackgroundLibrary:
+    lib = BackgroundLibrary(orb_features=orb_features)
+    lib.add("vtest_bg", true_bg)
+    for p in list_images(shared_data("kodak")):
+        lib.add("kodak_" + p.stem, read_image(p))
+    for p in list_images(shared_data("train_images")):
+        lib.add("train_" + p.stem, read_image(p, allow_grey=True))
+    lib.add("vtest_mirrored", np.ascontiguousarray(true_bg[:, ::-1]))
+    return lib
+
+
+def matching_accuracy(frames: dict[int, np.ndarray], lib: BackgroundLibrary, truth: str, s: PipelineSettings) -> dict:
+    ok = 0
+    margins = []
+    for f in frames.values():
+        r = match_background(f, lib, None, n_features=s.orb_features, hamming_max=s.hamming_max, n_min=s.n_min)
+        ok += int(r.matched and r.name == truth)
+        c = dict(zip(lib.names, r.counts))
+        margins.append((c[truth], max(v for k, v in c.items() if k != truth)))
+    return {"frames": len(frames), "correct": ok, "accuracy": ok / len(frames),
+            "n_true_min": int(min(m[0] for m in margins)), "n_distractor_max": int(max(m[1] for m in margins))}
+
+
+def compare_extractors(frames: dict[int, np.ndarray], lib: BackgroundLibrary, snrs, model,
+                       extractors=("bgdiff", "hybrid", "rembg"),
+                       alpha_modes=("receiver_diff", "receiver_rembg", "sent", "box")) -> pd.DataFrame:
+    rows = []
+    memo: dict = {}
+    for ex in extractors:
+        for i, f in frames.items():
+            s0 = PipelineSettings(extractor=ex)
+            ki = extract_key_info(f, lib, s0)
+            for am in alpha_modes:
+                for snr in snrs:
+                    r = run_frame(f, lib, snr, s0.replace(alpha_mode=am), model, key_info=ki, with_msssim=False,
+                                  direct_memo=memo).row
+                    rows.append({"extractor": ex, "alpha_mode": am, "frame": i, **r})
+    return pd.DataFrame(rows)
+
+
+def _plot_curves(df: pd.DataFrame, path: Path, title: str, by: str = "label") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, col, name in ((axes[0], "psnr_direct_db", "direct deep JSCC (seed Fig. 6)"),
+                          (axes[1], "psnr_key_db", "key information (seed Fig. 7/9)")):
+        for lab, g in df.groupby(by):
+            m = g.groupby("snr_db")[col].mean()
+            ax.plot(m.index, m.values, marker="o", label=str(lab))
+        ax.set_title(name)
+        ax.set_xlabel("SNR (dB)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("PSNR (dB)")
+    axes[1].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_video(df: pd.DataFrame, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for col, lab in (("psnr_direct_db", "direct deep JSCC"), ("psnr_key_db", "key information")):
+        g = df.groupby("snr_db")[col]
+        ax.errorbar(g.mean().index, g.mean().values, yerr=[g.mean() - g.min(), g.max() - g.mean()], marker="o",
+                    capsize=3, label=f"{lab} (mean, min-max over frames)")
+    ax.set_xlabel("SNR (dB)")
+    ax.set_ylabel("PSNR (dB)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_all(out: str | Path, snrs=(0, 5, 10, 15, 20), n_video_frames: int = 6, checkpoint=None,
+            compare_frames=(150, 450, 750), compare_snrs=(5, 20)) -> dict:
+    from bssim.cli.pipeline import side_by_side
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    video = shared_data("vtest.avi")
+    if not video.is_file():
+        raise FileNotFoundError(f"shared video missing: {video}")
+    model = get_model(checkpoint=checkpoint)
+    mv = model.model_version
+    s = PipelineSettings()
+    results: dict = {"model_version": mv, "checkpoint": getattr(model, "checkpoint_path", None),
+                     "settings": s.as_dict(), "snrs_db": list(map(float, snrs))}
+    t0 = time.time()
+
+    # 1. video, library from the video itself (seed V.B)
+    vb = video_background(video, 60)
+    lib_v = BackgroundLibrary(orb_features=s.orb_features)
+    lib_v.add("vtest_bg", vb.image, source="temporal median of 60 frames of vtest.avi")
+    write_image(out / "pipeline_vtest_background.png", vb.image)
+    idx = np.linspace(50, 750, n_video_frames).round().astype(int).tolist()
+    frames_v = read_frames(video, idx)
+    images: dict = {}
+    dfv = measure_frames(frames_v, lib_v, snrs, s, model, with_msssim=False, keep_images=[idx[len(idx) // 2]],
+                         images_out=images, use_cache=False)
+    write_table(dfv, out / "pipeline_video")
+    _plot_video(dfv, out / "pipeline_psnr_vs_snr_video.png",
+                f"vtest.avi, {len(idx)} frames, library from the video (JSCC {mv})")
+    for (i, snr), (o, d, k) in images.items():
+        if snr == 10.0 or len(images) == 1:
+            write_image(out / "pipeline_example_vtest.png", side_by_side(o, d, k, f"{snr:g} dB"))
+    results["video"] = {
+        "frames": idx, "hole_fraction": vb.hole_fraction,
+        "by_snr": dfv.groupby("snr_db")[["psnr_direct_db", "psnr_key_db", "q_direct", "q_key", "alpha", "D_bits", "C_bits",
+                                          "reduction_vs_direct", "reduction_vs_raw"]].mean().reset_index().to_dict("records"),
+        "matched": float(dfv["matched"].mean()),
+    }
+
+    # 2. images with an existing library (seed V.A)
+    early = read_frames(video, range(0, 400, 10))
+    lib_i = distractor_library(temporal_background(early).image, s.orb_features)
+    img_frames = read_frames(video, [450, 550, 650, 750])
+    items = {f"vtest#{i}": f for i, f in img_frames.items()}
+    for k in KODAK_TEST:
+        items[k] = read_image(shared_data("kodak", f"{k}.png"))
+    names = list(items)
+    dfi = measure_frames({j: items[n] for j, n in enumerate(names)}, lib_i, snrs, s, model, with_msssim=False,
+                         use_cache=False)
+    dfi["label"] = [names[j] for j in dfi["frame"]]
+    write_table(dfi, out / "pipeline_images")
+    _plot_curves(dfi, out / "pipeline_psnr_vs_snr_images.png",
+                 f"images vs a 64-background library (JSCC {mv}); Kodak: no matching background -> direct")
+    results["images"] = {
+        "library": lib_i.names[:1] + [f"... {len(lib_i) - 1} distractors"],
+        "per_image": dfi.groupby("label")[["matched", "psnr_direct_db", "psnr_key_db", "q_direct", "q_key", "alpha",
+                                          "reduction_vs_raw", "reduction_vs_direct"]].mean().reset_index().to_dict("records"),
+    }
+
+    # 3. matching accuracy with distractors (all frames 400..790 step 10: not used for the library)
+    acc_frames = read_frames(video, range(400, 795, 10))
+    results["matching"] = matching_accuracy(acc_frames, lib_i, "vtest_bg", s)
+
+    # 4. extractors x alpha modes
+    cf = read_frames(video, list(compare_frames))
+    dfc = compare_extractors(cf, lib_v, compare_snrs, model)
+    write_table(dfc, out / "pipeline_extractors")
+    summ = dfc.groupby(["extractor", "alpha_mode", "snr_db"])[["q_key", "psnr_key_db", "C_bits", "fg_fraction",
+                                                               "box_fraction", "t_extract_s"]].mean().reset_index()
+    results["extractors"] = summ.to_dict("records")
+    results["elapsed_s"] = time.time() - t0
+    (out / "pipeline_results.json").write_text(json.dumps(results, indent=1, default=float))
+    return results
