@@ -122,6 +122,12 @@ def test_dask_local_cluster_gives_the_same_results(tiny, tmp_path):
     b = run_sweep(tiny, {"p_max": [1.0, 4.0]}, out=tmp_path / "b", workers=2, dask="local").summary
     cols = ["point", "quality_per_epoch", "mean_power_used_w", "drop_share"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
+    # a running scheduler given by its address (what a cluster larger than this machine looks like)
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        c = run_sweep(tiny, {"p_max": [1.0, 4.0]}, out=tmp_path / "c", dask=cluster.scheduler_address).summary
+    pd.testing.assert_frame_equal(a[cols], c[cols])
 
 
 @pytest.mark.slow

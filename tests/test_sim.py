@@ -8,6 +8,7 @@ import pytest
 
 from bssim.cell import draw_users
 from bssim.epoch import option_powers
+from bssim.paths import shared_data
 from bssim.scenario import parse_scenario
 from bssim.sim import run
 from bssim.sim.content import MeasuredSource
@@ -169,3 +170,27 @@ def test_measured_content_in_the_engine_unmatched_frames_go_direct():
     assert np.isinf(ue.loc[ue.frame == 10, "p_key_w"]).all()
     assert (ue.loc[ue.frame == 10, "choice"] != 1).all()
     assert ue["operating_snr_db"].notna().all()
+
+
+VIDEO = shared_data("vtest.avi")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not VIDEO.is_file(), reason=f"shared video missing: {VIDEO}")
+def test_measured_content_from_the_real_pipeline(tmp_path, monkeypatch):
+    """One real frame of vtest.avi through the pipeline (cached on disk), then simulated."""
+    monkeypatch.setenv("BSSIM_CACHE", str(tmp_path / "cache"))
+    sc = parse_scenario({"name": "m", "seed": 1, "users": {"count": 6}, "scheduler": {"p_max_w": 5.0},
+                         "cell": {"radius_m": 60.0, "bandwidth_hz": 5e6},
+                         "content": {"source": "measured", "media": ["@shared/data/vtest.avi"], "snr_db": [10.0],
+                                     "frames": "0:1:1", "library_frames": 8},
+                         "sim": {"epochs": 3}})
+    r = run(sc)
+    ue = r.user_epochs
+    assert set(ue["content_source"].astype(str)) == {"measured"} and set(ue["content"].astype(str)) == {"vtest"}
+    assert (ue["frame"] == 0).all() and (ue["D_bits"] > ue["C_bits"]).all()
+    assert r.manifest["checkpoint_hash"] and r.manifest["measurement"]["media"][0]["rows"] == 1
+    assert list((tmp_path / "cache").rglob("*.json")), "the measurement is cached on disk"
+    r2 = run(sc)  # second run: read from the cache, identical
+    assert r2.manifest["measurement"]["media"][0]["rows_from_cache"] == 1
+    pd.testing.assert_frame_equal(r.user_epochs, r2.user_epochs)

@@ -220,7 +220,7 @@ def _run_dask(todo, source_for, finish, meta, address: str, workers: int) -> Non
         client = Client(cluster)
     else:
         try:
-            client = Client(address, timeout=20)
+            client = Client(address, timeout=10)
         except (OSError, TimeoutError) as err:
             raise ValueError(f"--dask {address}: cannot reach a Dask scheduler there ({err})") from None
     try:
