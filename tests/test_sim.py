@@ -169,7 +169,7 @@ def test_measured_content_in_the_engine_unmatched_frames_go_direct():
     assert set(ue["content_source"].astype(str)) == {"measured"} and set(ue["frame"]) <= {0, 10}
     assert np.isinf(ue.loc[ue.frame == 10, "p_key_w"]).all()
     assert (ue.loc[ue.frame == 10, "choice"] != 1).all()
-    assert ue["operating_snr_db"].notna().all()
+    assert ue["operating_snr_db"].notna().all() and ue["alpha_measured"].notna().all()
 
 
 VIDEO = shared_data("vtest.avi")

@@ -37,7 +37,9 @@ import pandas as pd
 from bssim.cell import declared_content
 from bssim.scenario import DeclaredContent
 
-#: α is clipped into (0, 1) as the scheduler requires (q_key may exceed q_direct by noise).
+#: α is clipped into (0, 1) as the scheduler requires: a measured q_key above q_direct (the key
+#: path can beat a weak JSCC on the whole frame, since the background comes from the library)
+#: becomes 1 − 1e-6; the unclipped value is recorded as ``alpha_measured``.
 ALPHA_MIN, ALPHA_MAX = 1e-6, 1.0 - 1e-6
 
 
@@ -51,6 +53,7 @@ class Requests:
     key_ok: np.ndarray  # bool: key-information option available
     content_id: np.ndarray  # int index into ``Source.content_names``
     frame: np.ndarray  # int frame index (-1 for declared content)
+    alpha_measured: np.ndarray | None = None  # measured Q_key / Q_direct before clipping into (0, 1)
 
 
 class DeclaredSource:
@@ -127,7 +130,8 @@ class MeasuredSource:
             r += keep.size
         self.D = np.vstack(rows_d)
         self.C = np.vstack(rows_c)
-        self.A = np.clip(np.vstack(rows_a), ALPHA_MIN, ALPHA_MAX)
+        self.A_raw = np.vstack(rows_a)
+        self.A = np.clip(self.A_raw, ALPHA_MIN, ALPHA_MAX)
         self.M = np.vstack(rows_m)
         self.frame_of_row = np.concatenate(frames)
         self.start = np.asarray(starts, dtype=np.int64)
@@ -175,4 +179,5 @@ class MeasuredSource:
             key_ok=self.M[row, nearest],
             content_id=cid,
             frame=self.frame_of_row[row],
+            alpha_measured=at(self.A_raw),
         )

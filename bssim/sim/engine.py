@@ -57,7 +57,7 @@ CHOICE_NAMES = {-1: "none", 0: "direct", 1: "key"}
 USER_EPOCH_COLUMNS = (
     "user", "epoch", "time_s", "items", "choice", "power_w", "p_direct_w", "p_key_w", "bits",
     "D_bits", "C_bits", "alpha", "quality", "deadline_met", "snr_db", "distance_m", "gain_db",
-    "operating_snr_db", "content_id", "frame",
+    "operating_snr_db", "content_id", "frame", "alpha_measured",
 )
 
 
@@ -241,6 +241,7 @@ class Engine:
                 power, p0, p1, bits, rq.D_bits, rq.C_bits, rq.alpha, quality, served, snr,
                 p["distance"][idx], 10.0 * np.log10(np.maximum(gain, 1e-300)), p["op_snr_db"][idx],
                 rq.content_id.astype(np.int32), rq.frame.astype(np.int32),
+                rq.alpha_measured if rq.alpha_measured is not None else np.full(n, np.nan),
             ))
             self.epoch_rows.append({
                 "epoch": e, "time_s": t, "n_active": int(active.size), "n_requests": n,
@@ -287,7 +288,7 @@ class Engine:
         df["content"] = pd.Categorical.from_codes(df["content_id"].to_numpy(np.int64), names)
         df["content_source"] = pd.Categorical([self.source.source] * len(df), categories=["declared", "measured"])
         if self.source.source == "declared":
-            df = df.drop(columns=["operating_snr_db", "frame", "content_id"])
+            df = df.drop(columns=["operating_snr_db", "frame", "content_id", "alpha_measured"])
         else:
             df = df.drop(columns=["content_id"])
         return df
