@@ -296,3 +296,20 @@ def test_interpolated_frame_beats_repeating_a_frame():
     assert mid.shape == fr[302].shape
     assert psnr_db(fr[302], mid) > psnr_db(fr[302], fr[300])
     assert psnr_db(fr[302], mid) > psnr_db(fr[302], blend)
+
+
+def test_box_snapping_keeps_boxes_inside_and_covering():
+    from bssim.pipeline.keyinfo import snap_box
+
+    assert snap_box((10, 10, 50, 30), 32, 200, 100) == (0, 4, 64, 36)
+    for box in [(10, 10, 50, 30), (0, 0, 5, 5), (190, 90, 200, 100), (0, 0, 200, 100)]:
+        b = snap_box(box, 32, 200, 100)
+        assert 0 <= b[0] and 0 <= b[1] and b[2] <= 200 and b[3] <= 100
+        assert b[0] <= box[0] and b[1] <= box[1] and b[2] >= box[2] and b[3] >= box[3]
+        assert (b[2] - b[0]) % 32 == 0 or b[2] - b[0] == 200
+        assert (b[3] - b[1]) % 32 == 0 or b[3] - b[1] == 100
+    m = np.zeros((100, 200), bool)
+    m[10:20, 10:20] = True
+    m[60:90, 150:170] = True
+    for b in boxes_from_mask(m, 3, quantum_px=32):
+        assert (b[2] - b[0]) % 32 == 0 and (b[3] - b[1]) % 32 == 0

@@ -137,6 +137,7 @@ def measure_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list on stdout."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute, do not read or write the cache."),
     no_msssim: bool = typer.Option(False, "--no-msssim", help="Skip MS-SSIM (seconds per frame on a CPU)."),
+    threads: int = typer.Option(0, "--threads", help="CPU threads for torch and rembg (0: their defaults; 1 is fastest on a busy CPU)."),
 ) -> None:
     """Measure D_bits, C_bits, q_direct, q_key, alpha per frame and SNR; write Parquet + CSV + PNGs."""
     try:
@@ -144,6 +145,9 @@ def measure_cmd(
         from bssim.pipeline.io import write_image
         from bssim.pipeline.measure import get_model
 
+        from bssim.pipeline.extract import set_threads
+
+        set_threads(threads)
         settings = PipelineSettings(extractor=extractor, alpha_mode=alpha_mode, channel=channel, max_pixels=max_pixels)
         snrs = parse_snrs(snr)
         fr, _names = load_input(input, frames)
@@ -194,10 +198,14 @@ def experiments_cmd(
     snr: str = typer.Option("0,5,10,15,20", "--snr", help="Comma-separated SNRs in dB."),
     n_video_frames: int = typer.Option(8, "--video-frames", help="vtest frames for the video experiment."),
     checkpoint: Path = typer.Option(None, "--checkpoint", help="JSCC checkpoint (default: shipped one)."),
+    threads: int = typer.Option(1, "--threads", help="CPU threads for torch and rembg (0: their defaults)."),
 ) -> None:
     """Reproduce the seed's section V experiments (figures + numbers for docs/pipeline.md)."""
     try:
         from bssim.pipeline.experiments import run_all
+        from bssim.pipeline.extract import set_threads
+
+        set_threads(threads)
 
         res = run_all(out, parse_snrs(snr), n_video_frames=n_video_frames, checkpoint=checkpoint)
     except (ValueError, FileNotFoundError) as exc:

@@ -54,10 +54,40 @@ def _rembg_session_class(model: str):
     raise ValueError(f"unknown rembg model {model!r}; rembg knows: {', '.join(names)}")
 
 
+_THREADS = {"ort": 0}
+
+
+def set_threads(n: int) -> None:
+    """Threads for torch (JSCC) and for rembg sessions created from now on (0: libraries'
+    defaults). On a shared, oversubscribed CPU, 1 avoids OpenMP spin-waiting and is often
+    many times faster for small crops."""
+    import torch
+
+    if n < 0:
+        raise ValueError(f"threads must be >= 0, got {n}")
+    _THREADS["ort"] = int(n)
+    rembg_session.cache_clear()
+    if n:
+        if rembg_model_path("u2netp").is_file():
+            rembg_session("u2netp")
+        torch.set_num_threads(int(n))  # after onnxruntime start-up, which resets OpenMP's count
+
+
 @lru_cache(maxsize=4)
-def rembg_session(model: str = "u2netp", threads: int = 0):
-    """A rembg session for ``model``; raises FileNotFoundError if its file is not on disk
-    (we never let rembg download: tests and offline machines must not touch the network)."""
+def _rembg_session(model: str, threads: int):
+    return _new_rembg_session(model, threads)
+
+
+def rembg_session(model: str = "u2netp"):
+    """A rembg session for ``model`` (cached); raises FileNotFoundError if its file is not on
+    disk (we never let rembg download: tests and offline machines must not touch the network)."""
+    return _rembg_session(model, _THREADS["ort"])
+
+
+rembg_session.cache_clear = _rembg_session.cache_clear  # type: ignore[attr-defined]
+
+
+def _new_rembg_session(model: str, threads: int):
     path = rembg_model_path(model)
     if not path.is_file():
         home = os.environ.get("U2NET_HOME", "~/.u2net")

@@ -51,10 +51,28 @@ def merge_boxes(boxes: list[Box]) -> list[Box]:
     return sorted(boxes)
 
 
-def boxes_from_mask(mask: np.ndarray, margin_px: int = 8, min_area_px: int = 1, max_boxes: int = MAX_BOXES) -> list[Box]:
+def snap_box(box: Box, quantum: int, width: int, height: int) -> Box:
+    """Grow a box (about its centre) to sides that are multiples of ``quantum`` pixels,
+    shifted to stay inside the W x H frame (clipped if the frame is smaller)."""
+    if quantum <= 1:
+        return box
+    out = []
+    for lo, hi, size in ((box[0], box[2], width), (box[1], box[3], height)):
+        n = min(size, -(-(hi - lo) // quantum) * quantum)
+        c = (lo + hi) / 2
+        a = int(round(c - n / 2))
+        a = max(0, min(a, size - n))
+        out.append((a, a + n))
+    return (out[0][0], out[1][0], out[0][1], out[1][1])
+
+
+def boxes_from_mask(mask: np.ndarray, margin_px: int = 8, min_area_px: int = 1, max_boxes: int = MAX_BOXES,
+                    quantum_px: int = 1) -> list[Box]:
     """One box per 8-connected foreground component (area >= min_area_px), plus margin,
     clipped to the image, overlaps merged. If more than ``max_boxes`` remain, the set is
-    replaced by their single enclosing box."""
+    replaced by their single enclosing box. With ``quantum_px`` > 1 box sides are snapped up
+    to multiples of it (then re-merged): few distinct crop shapes, so the JSCC's per-shape
+    set-up cost on a CPU (oneDNN primitives) is paid once per shape, not once per crop."""
     h, w = mask.shape[:2]
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     boxes: list[Box] = []
@@ -64,6 +82,11 @@ def boxes_from_mask(mask: np.ndarray, margin_px: int = 8, min_area_px: int = 1, 
             continue
         boxes.append((max(0, x - margin_px), max(0, y - margin_px), min(w, x + bw + margin_px), min(h, y + bh + margin_px)))
     boxes = merge_boxes(boxes)
+    for _ in range(8):
+        snapped = merge_boxes([snap_box(b, quantum_px, w, h) for b in boxes])
+        if snapped == boxes:
+            break
+        boxes = snapped
     if len(boxes) > max_boxes:
         boxes = [(min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))]
     return boxes

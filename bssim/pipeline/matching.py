@@ -41,10 +41,15 @@ def match_background(
 
     ``person_mask`` (H, W) non-zero on people; its per-person convex hulls (dilated by the
     ORB patch radius) are excluded from the frame and from every background.
+    ``frame_features``: ORB features of the whole frame computed earlier (then filtered by
+    the mask instead of re-detected, as for the library's precomputed features).
     """
     require_nonempty(library)
     keep = hull_exclusion_mask(person_mask) if person_mask is not None else None
-    fx = frame_features if frame_features is not None else orb_features(frame, n_features, keep)
+    if frame_features is not None:  # precomputed on the whole frame: filter like the library's
+        fx = frame_features.filtered(keep)
+    else:
+        fx = orb_features(frame, n_features, keep)
     counts = []
     for bg in library.entries:
         fb = bg.features.filtered(keep)

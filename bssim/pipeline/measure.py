@@ -36,6 +36,7 @@ from bssim.pipeline.io import check_rgb, content_id
 from bssim.pipeline.keyinfo import Box, box_area, boxes_from_mask, side_info_bits
 from bssim.pipeline.library import BackgroundLibrary, require_nonempty
 from bssim.pipeline.matching import MatchResult, match_background
+from bssim.pipeline.orb import orb_features
 from bssim.pipeline.resolution import downscale, upscale
 from bssim.pipeline.synthesis import ALPHA_MODES, composite, mask_png_bits, receiver_alpha
 
@@ -55,6 +56,7 @@ class PipelineSettings:
     close_px: int = 9
     min_area_px: int = 60
     margin_px: int = 8
+    box_quantum_px: int = 32  # box sides snapped up to multiples of this (keyinfo.boxes_from_mask)
     orb_features: int = 1000
     hamming_max: int = 40  # T_h
     n_min: int = 60  # N_min
@@ -80,6 +82,8 @@ class PipelineSettings:
             raise ValueError(f"orb_features must be >= 10, got {self.orb_features}")
         if self.max_pixels is not None and self.max_pixels < 16 * 16:
             raise ValueError(f"max_pixels must be >= 256 or None, got {self.max_pixels}")
+        if self.box_quantum_px < 1:
+            raise ValueError(f"box_quantum_px must be >= 1, got {self.box_quantum_px}")
         if self.channel not in ("awgn", "rayleigh"):
             raise ValueError(f"channel must be 'awgn' or 'rayleigh', got {self.channel!r}")
 
@@ -127,8 +131,10 @@ def extract_key_info(frame: np.ndarray, library: BackgroundLibrary, s: PipelineS
     elif mm == "bgdiff2":
         # pass 1 without a person mask picks a provisional B*; its difference mask is the
         # person mask of pass 2 (the seed's masked matching).
-        first = match_background(frame, library, None, **{**mkw, "n_min": 1})
-        person = bgdiff_mask(frame, _bg_at(library, first.index, frame.shape), s.diff_threshold,
+        fx = orb_features(frame, s.orb_features)
+        mkw["frame_features"] = fx
+        first_index = 0 if len(library) == 1 else match_background(frame, library, None, **{**mkw, "n_min": 1}).index
+        person = bgdiff_mask(frame, _bg_at(library, first_index, frame.shape), s.diff_threshold,
                              s.open_px, s.close_px, s.min_area_px)
     t_mask = time.perf_counter() - t0
     m = match_background(frame, library, person, **mkw)
@@ -145,7 +151,7 @@ def extract_key_info(frame: np.ndarray, library: BackgroundLibrary, s: PipelineS
         mask = extract_foreground(frame, bg, es)
         times["t_extract_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    boxes = boxes_from_mask(mask, s.margin_px)
+    boxes = boxes_from_mask(mask, s.margin_px, quantum_px=s.box_quantum_px)
     times["t_boxes_s"] = time.perf_counter() - t2
     return KeyInfo(m, mask, boxes, bg, times)
 
