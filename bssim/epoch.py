@@ -47,6 +47,26 @@ def option_powers(users: pd.DataFrame, delay_s: float, bandwidth_hz: float | Non
     return p_direct, p_key
 
 
+def seed_problem(p_direct_w: np.ndarray, p_key_w: np.ndarray, alpha: np.ndarray, p_max_w: float) -> Problem:
+    """The seed's three-way choice per user: direct (quality 1, P_n0) or key information (α_n, P_n1).
+
+    The seed (section IV) assumes 0 < α_n < 1 and :meth:`Problem.seed` checks it. Measured
+    content can give α_n ≥ 1: the key path pastes the people onto a clean library
+    background, which can score higher than deep JSCC of the whole frame. Then the key
+    option is simply better *and* cheaper, and the same menu (qualities 1 and α_n) is solved
+    without the seed's check; α_n ≤ 0 or NaN is still an error.
+    """
+    alpha = np.asarray(alpha, dtype=float)
+    if np.all((alpha > 0) & (alpha < 1)):
+        return Problem.seed(p_direct_w, p_key_w, alpha, p_max_w)
+    bad = ~(alpha > 0) | ~np.isfinite(alpha)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ValueError(f"alpha of user {i} = {alpha[i]!r}; allowed a finite value > 0")
+    quality = np.column_stack([np.ones_like(alpha), alpha])
+    return Problem(np.column_stack([p_direct_w, p_key_w]), quality, p_max_w)
+
+
 def solve_epoch(
     users: pd.DataFrame,
     p_max_w: float,
@@ -63,7 +83,7 @@ def solve_epoch(
     ``quality`` (ρ_n), ``snr_db`` (received SNR at the allocated power, NaN when not served).
     """
     p_direct, p_key = option_powers(users, delay_s, bandwidth_hz)
-    problem = Problem.seed(p_direct, p_key, users["alpha"].to_numpy(float), p_max_w)
+    problem = seed_problem(p_direct, p_key, users["alpha"].to_numpy(float), p_max_w)
     solution = solve(problem, solver=solver, grid=grid, **solver_options)
     choice = np.asarray(solution.choice, dtype=np.int64)
     out = users.copy()

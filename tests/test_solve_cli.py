@@ -121,3 +121,18 @@ def test_huge_content_is_infeasible_not_nan():
     assert np.isinf(table["p_direct_w"].iloc[0]) and np.isinf(table["p_key_w"].iloc[0])
     assert table["choice"].iloc[0] == -1 and table["choice"].iloc[1] == 0
     assert np.isfinite(sol.objective) and sol.power_used_w <= 5.0
+
+
+def test_measured_alpha_above_one_makes_key_the_better_option():
+    """α ≥ 1 (key path better than direct, as measured on vtest.avi) is solved, not rejected."""
+    from bssim.epoch import seed_problem
+    from bssim.sched import solve
+
+    p0 = np.array([1.0, 1.0])
+    p1 = np.array([0.2, 0.2])
+    pb = seed_problem(p0, p1, np.array([1.6, 0.5]), 10.0)
+    sol = solve(pb, "dp", grid=1000)
+    assert sol.choice.tolist() == [1, 0]  # key for the user whose key path is better, direct otherwise
+    assert sol.objective == pytest.approx(2.6)
+    with pytest.raises(ValueError, match="alpha of user 1"):
+        seed_problem(p0, p1, np.array([0.5, -0.1]), 10.0)

@@ -37,10 +37,12 @@ import pandas as pd
 from bssim.cell import declared_content
 from bssim.scenario import DeclaredContent
 
-#: α is clipped into (0, 1) as the scheduler requires: a measured q_key above q_direct (the key
-#: path can beat a weak JSCC on the whole frame, since the background comes from the library)
-#: becomes 1 − 1e-6; the unclipped value is recorded as ``alpha_measured``.
-ALPHA_MIN, ALPHA_MAX = 1e-6, 1.0 - 1e-6
+#: A measured α is floored at ALPHA_MIN (the scheduler needs quality > 0) but not capped: a
+#: measured q_key above q_direct (the key path pastes the people onto a clean library
+#: background, which can beat deep JSCC of the whole frame) stays α ≥ 1, and the scheduler
+#: then prefers the key option (:func:`bssim.epoch.seed_problem`). The unfloored value is
+#: recorded as ``alpha_measured``.
+ALPHA_MIN, ALPHA_MAX = 1e-6, np.inf
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Requests:
     key_ok: np.ndarray  # bool: key-information option available
     content_id: np.ndarray  # int index into ``Source.content_names``
     frame: np.ndarray  # int frame index (-1 for declared content)
-    alpha_measured: np.ndarray | None = None  # measured Q_key / Q_direct before clipping into (0, 1)
+    alpha_measured: np.ndarray | None = None  # measured Q_key / Q_direct before flooring at ALPHA_MIN
 
 
 class DeclaredSource:

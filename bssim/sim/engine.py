@@ -203,7 +203,8 @@ class Engine:
         return (before(t + self.T) - before(t)).astype(np.int64)
 
     def _base_station(self, epochs: int):
-        from bssim.sched import Problem, solve
+        from bssim.epoch import seed_problem
+        from bssim.sched import solve
 
         sch = self.sc.scheduler
         p_max = float(sch.p_max_w)
@@ -225,7 +226,7 @@ class Engine:
             p1 = link.required_power_w(items * rq.C_bits, **common)
             p1 = np.where(rq.key_ok, p1, np.inf)
             if n:
-                sol = solve(Problem.seed(p0, p1, rq.alpha, p_max), solver=sch.solver, grid=sch.grid)
+                sol = solve(seed_problem(p0, p1, rq.alpha, p_max), solver=sch.solver, grid=sch.grid)
                 choice = np.asarray(sol.choice, dtype=np.int8)
                 solve_s = float(sol.solve_time_s)
             else:
