@@ -21,7 +21,8 @@ import pandas as pd
 from bssim import link
 from bssim.sched import Problem, Solution, solve
 
-#: Columns a users table must have (one row per user). ``bandwidth_hz`` is optional.
+#: Columns a users table must have (one row per user). Optional: ``bandwidth_hz``, and
+#: ``key_available`` (False: no key option, e.g. background matching failed).
 REQUIRED_COLUMNS = ("noise_w", "gain", "loss_w", "D_bits", "C_bits", "alpha")
 
 CHOICE_NAMES = {-1: "none", 0: "direct", 1: "key"}
@@ -44,6 +45,8 @@ def option_powers(users: pd.DataFrame, delay_s: float, bandwidth_hz: float | Non
     )
     p_direct = link.required_power_w(users["D_bits"].to_numpy(float), **common)
     p_key = link.required_power_w(users["C_bits"].to_numpy(float), **common)
+    if "key_available" in users:  # background matching failed: the frame can only go direct
+        p_key = np.where(users["key_available"].to_numpy(bool), p_key, np.inf)
     return p_direct, p_key
 
 

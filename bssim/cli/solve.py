@@ -48,11 +48,16 @@ def register(app: typer.Typer) -> None:
                              "scheduler.delay_bound_s": delay_s, "cell.bandwidth_hz": bandwidth_hz,
                              "scheduler.solver": solver}.items() if v is not None}
                 sc = load_scenario(scenario, overrides)
-                from bssim.cell import draw_users
+                if sc.content.source == "declared":
+                    from bssim.cell import draw_users
 
-                table = draw_users(sc, epoch=epoch)
-                if "D_bits" not in table:
-                    raise ValueError(f"{scenario}: 'bssim solve' needs declared content; use 'bssim run' for measured content")
+                    table = draw_users(sc, epoch=epoch)
+                else:  # measured content: the engine's epoch-0 users (measurements cached on disk)
+                    if epoch != 0:
+                        raise ValueError("--epoch: measured content is solved at epoch 0 only; use 'bssim run' for later epochs")
+                    from bssim.sim import first_epoch_users
+
+                    table = first_epoch_users(scenario, overrides=overrides, progress=not as_json)
                 p_max, t_s, bw, g, solver_name = (sc.scheduler.p_max_w, sc.scheduler.delay_bound_s,
                                                   sc.cell.bandwidth_hz, sc.scheduler.grid, sc.scheduler.solver)
                 label = str(scenario)

@@ -18,7 +18,7 @@ from typing import Any
 from bssim.results import RunResult, build_manifest, summarise, write_run
 from bssim.scenario import DeclaredContent, Scenario, apply_overrides, load_scenario, parse_scenario
 
-__all__ = ["run", "prepare_scenario", "RunResult", "write_run"]
+__all__ = ["run", "prepare_scenario", "first_epoch_users", "RunResult", "write_run"]
 
 
 def prepare_scenario(
@@ -113,3 +113,47 @@ def run(
     if out is not None:
         write_run(result, out, csv=csv)
     return result
+
+
+def first_epoch_users(
+    scenario: Scenario | str | Path, *, seed: int | None = None, overrides: dict[str, Any] | None = None,
+    progress: bool = False,
+) -> "pd.DataFrame":
+    """The users requesting in epoch 0 as a users table for :func:`bssim.epoch.solve_epoch`.
+
+    This is how ``bssim solve`` gets measured content: the engine runs one epoch (the
+    initial users, epoch-0 fading and their measured D_n, C_n, α_n at their operating
+    SNR) and its rows become the table. Columns: ``user, distance_m, gain, gain_db, noise_w,
+    loss_w, bandwidth_hz, D_bits, C_bits, alpha, key_available, content_source`` (+ ``content,
+    frame, operating_snr_db`` for measured content). ``key_available`` is False where the
+    background match failed (no key option).
+    """
+    import numpy as np
+    import pandas as pd
+
+    sc, path = prepare_scenario(scenario, overrides, seed, 1)
+    res = run(path if path is not None else sc, seed=seed, epochs=1, overrides=overrides, progress=progress)
+    ue = res.user_epochs
+    ue = ue[ue["epoch"] == 0]
+    items = ue["items"].to_numpy(float)
+    users = pd.DataFrame(
+        {
+            "user": ue["user"].to_numpy(),
+            "distance_m": ue["distance_m"].to_numpy(float),
+            "gain": np.power(10.0, ue["gain_db"].to_numpy(float) / 10.0),
+            "gain_db": ue["gain_db"].to_numpy(float),
+            "noise_w": sc.noise_w(),
+            "loss_w": sc.cell.loss_w,
+            "bandwidth_hz": sc.cell.bandwidth_hz,
+            "D_bits": items * ue["D_bits"].to_numpy(float),
+            "C_bits": items * ue["C_bits"].to_numpy(float),
+            "alpha": ue["alpha"].to_numpy(float),
+            # the engine marks a failed background match with P_n1 = inf (as it does an infeasible power)
+            "key_available": np.isfinite(ue["p_key_w"].to_numpy(float)),
+            "content_source": ue["content_source"].astype(str).to_numpy(),
+        }
+    )
+    for col in ("content", "frame", "operating_snr_db"):
+        if col in ue:
+            users[col] = ue[col].to_numpy()
+    return users.reset_index(drop=True)
