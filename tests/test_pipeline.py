@@ -283,6 +283,8 @@ def test_live_background_fills_holes_and_counts_update_bits():
     # the receiver's copy tracks the transmitter's estimate where it was updated
     diff = np.abs(live.receiver.astype(int) - live.estimate.astype(int)).max(axis=2)
     assert np.mean(diff[live.seen] <= live.delta + 1) > 0.95
+    # updates are occasional, not every frame: far fewer bits than 50 full backgrounds
+    assert len(later) < 25 and live.total_bits < 10 * 768 * 576 * 24
 
 
 @needs_video

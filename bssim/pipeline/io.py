@@ -68,6 +68,7 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=path.suffix)
     with os.fdopen(fd, "wb") as f:
         f.write(buf.tobytes())
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 

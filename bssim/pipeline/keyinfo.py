@@ -71,8 +71,10 @@ def boxes_from_mask(mask: np.ndarray, margin_px: int = 8, min_area_px: int = 1, 
     """One box per 8-connected foreground component (area >= min_area_px), plus margin,
     clipped to the image, overlaps merged. If more than ``max_boxes`` remain, the set is
     replaced by their single enclosing box. With ``quantum_px`` > 1 box sides are snapped up
-    to multiples of it (then re-merged): few distinct crop shapes, so the JSCC's per-shape
-    set-up cost on a CPU (oneDNN primitives) is paid once per shape, not once per crop."""
+    to multiples of it (then re-merged). The pipeline uses 4, the JSCC's padding unit, so no
+    padded pixels are sent; larger quanta give fewer distinct crop shapes (the JSCC's
+    per-shape set-up cost on a CPU) but measured on vtest.avi 32 px grew the boxed area from
+    8.6 % to 12.4 % of the frame for no speed gain with one thread."""
     h, w = mask.shape[:2]
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     boxes: list[Box] = []

@@ -56,7 +56,7 @@ class PipelineSettings:
     close_px: int = 9
     min_area_px: int = 60
     margin_px: int = 8
-    box_quantum_px: int = 32  # box sides snapped up to multiples of this (keyinfo.boxes_from_mask)
+    box_quantum_px: int = 4  # box sides snapped up to multiples of this (the JSCC pads to 4 anyway)
     orb_features: int = 1000
     hamming_max: int = 40  # T_h
     n_min: int = 60  # N_min
@@ -337,6 +337,7 @@ def _cache_write(path: Path, row: dict) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".json")
     with os.fdopen(fd, "w") as f:
         json.dump(row, f, default=float)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -438,6 +439,7 @@ def write_table(df: pd.DataFrame, stem: Path) -> tuple[Path, Path]:
         else:
             df.to_csv(tmp, index=False)
         final = stem.with_suffix(suffix)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, final)
         out.append(final)
     return out[0], out[1]

@@ -161,14 +161,17 @@ class LiveUpdate:
 class LiveBackground:
     """Running background for live video (seed III.D).
 
-    Starts from the masked median of the first ``warmup`` frames (holes where never seen).
-    Afterwards each frame's non-foreground pixels update a per-pixel running estimate
-    (exponential average with ``rate``, the first observation of a hole pixel taken as is).
-    When the receiver's copy differs from the estimate (> ``delta`` grey levels) on more than
-    ``min_pixels`` pixels, the bounding box of those pixels is sent as an update through
-    ``send`` (a function image -> (decoded image, bits); e.g. the JSCC at the link's SNR)
-    and the receiver's copy is replaced in that box. Bits of all updates are counted,
-    including 2 (ceil(log2 W) + ceil(log2 H)) bits of box position/size.
+    Starts from the masked median of the first ``warmup`` frames (holes where never seen),
+    sent whole. Afterwards each frame's non-foreground pixels update a per-pixel running
+    estimate (exponential average with ``rate``, the first observation of a hole pixel taken
+    as is). When the estimate differs from what was last *sent* (the transmitter's copy
+    before the channel; > ``delta`` levels in some channel) on more than ``min_pixels``
+    pixels, the bounding box of those pixels is sent as an update through ``send`` (a
+    function image -> (decoded image, bits); e.g. the JSCC at the link's SNR) and the
+    receiver's copy is replaced in that box by the decoded update. Comparing with the sent
+    copy, not the receiver's decoded one, keeps channel losses (which a resend cannot
+    remove) from triggering updates forever. Bits of all updates are counted, including
+    2 (ceil(log2 W) + ceil(log2 H)) bits of box position and size.
     """
 
     warmup: int = 10
@@ -179,6 +182,7 @@ class LiveBackground:
     estimate: np.ndarray | None = None  # float32 (H, W, 3) transmitter's estimate
     seen: np.ndarray | None = None  # bool (H, W)
     receiver: np.ndarray | None = None  # uint8, the receiver's library image
+    sent: np.ndarray | None = None  # uint8, the transmitter's copy of what it sent
     updates: list[LiveUpdate] = field(default_factory=list)
     _buffer: list[np.ndarray] = field(default_factory=list)
     _n: int = 0
@@ -206,6 +210,7 @@ class LiveBackground:
             self._buffer = []
             dec, bits = send(vb.image)
             self.receiver = dec.copy()
+            self.sent = vb.image.copy()
             up = LiveUpdate(idx, (0, 0, w, h), int(bits) + box_bits)
             self.updates.append(up)
             return up
@@ -218,7 +223,7 @@ class LiveBackground:
         self.estimate[new] = f[new]
         self.estimate[old] += self.rate * (f[old] - self.estimate[old])
         self.seen |= bgpx
-        diff = np.abs(self.estimate - self.receiver.astype(np.float32)).max(axis=2) > self.delta
+        diff = np.abs(self.estimate - self.sent.astype(np.float32)).max(axis=2) > self.delta
         diff &= self.seen
         if int(diff.sum()) < self.min_pixels:
             return None
@@ -227,6 +232,7 @@ class LiveBackground:
         region = np.clip(self.estimate[y1:y2, x1:x2] + 0.5, 0, 255).astype(np.uint8)
         dec, bits = send(np.ascontiguousarray(region))
         self.receiver[y1:y2, x1:x2] = dec
+        self.sent[y1:y2, x1:x2] = region
         up = LiveUpdate(idx, (x1, y1, x2, y2), int(bits) + box_bits)
         self.updates.append(up)
         return up
