@@ -11,7 +11,7 @@ Measured: DP wall time (best of repeats, without tracing) with the default exact
 reduction to core users and as the plain DP over all users (``reduce=False``; same integer
 optimum, asserted), DP peak traced memory (tracemalloc, separate run: the traced run is
 slower), DP with ``polish``, CP-SAT (one worker,
-linearization level 2) and MIP (SCIP) times on the same instance until one of them runs out
+linearization level 2, presolve off) and MIP (SCIP) times on the same instance until one of them runs out
 of its time limit (larger N are then skipped for that solver). Gaps are relative to the MIP
 optimum; where the MIP was skipped, to the Lagrangian (LP) upper bound, marked "<=".
 """
@@ -53,8 +53,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes and short time limits (development)")
     ap.add_argument("--seed", type=int, default=2024, help="instance seed (default 2024)")
     ap.add_argument("--time-limit", type=float, default=None, help="CP-SAT / MIP time limit in s (default 60, quick 10)")
+    ap.add_argument("--sizes", type=int, nargs="+", default=None, help="user counts to run (overrides the default)")
     args = ap.parse_args(argv)
-    sizes = [100, 1000] if args.quick else [100, 1_000, 10_000, 100_000]
+    sizes = args.sizes or ([100, 1000] if args.quick else [100, 1_000, 10_000, 100_000])
     grids = [1000, 10000]
     limit = args.time_limit or (10.0 if args.quick else 60.0)
 

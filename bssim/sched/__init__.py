@@ -76,7 +76,7 @@ def solve(problem: Problem, solver: str = "dp", grid: int = 1000, **options) -> 
       MIP and add ``info["mip_objective"]``, ``info["gap"]`` = (MIP - DP) / MIP,
       ``info["mip_status"]``), ``mip_time_limit_s``.
     * cpsat: ``time_limit_s`` (60), ``num_workers`` (1), ``linearization_level`` (2),
-      ``quality_scale``, ``hint`` (a choice vector).
+      ``presolve`` (False), ``quality_scale``, ``hint`` (a choice vector).
     * mip: ``backend`` ("SCIP" or "CBC"), ``time_limit_s`` (60), ``relative_gap`` (0).
     * greedy: ``upgrade`` (True). all_direct: ``option`` ("direct").
       all_key: ``key`` ("key"), ``direct`` ("direct").
