@@ -276,15 +276,18 @@ def test_live_background_fills_holes_and_counts_update_bits():
     ups = [live.push(f, lossless) for f in fr.values()]
     first = ups[4]
     assert ups[:4] == [None] * 4 and first is not None and first.box == (0, 0, 768, 576)
-    later = [u for u in ups[5:] if u is not None]
-    assert live.total_bits == sum(u.bits for u in [first] + later)
+    assert live.updates[0] is first and all(u.frame >= 4 for u in live.updates)
+    assert live.total_bits == sum(u.bits for u in live.updates)
+    for u in live.updates[1:]:  # each later update is one changed region, not the whole frame
+        x1, y1, x2, y2 = u.box
+        assert 0 <= x1 < x2 <= 768 and 0 <= y1 < y2 <= 576 and (x2 - x1) * (y2 - y1) < 768 * 576
     assert live.total_bits >= 768 * 576 * 24  # at least the first full background
     assert live.seen.mean() > 0.99  # nearly every pixel uncovered after 200 frames
     # the receiver's copy tracks the transmitter's estimate where it was updated
     diff = np.abs(live.receiver.astype(int) - live.estimate.astype(int)).max(axis=2)
     assert np.mean(diff[live.seen] <= live.delta + 1) > 0.95
     # updates are occasional, not every frame: far fewer bits than 50 full backgrounds
-    assert len(later) < 25 and live.total_bits < 10 * 768 * 576 * 24
+    assert sum(u is not None for u in ups[5:]) < 25 and live.total_bits < 10 * 768 * 576 * 24
 
 
 @needs_video

@@ -196,9 +196,11 @@ def _print_table(df, title: str) -> None:
 def experiments_cmd(
     out: Path = typer.Option(Path("docs/figures"), "--out", help="Folder for figures and the numbers (JSON/CSV)."),
     snr: str = typer.Option("0,5,10,15,20", "--snr", help="Comma-separated SNRs in dB."),
-    n_video_frames: int = typer.Option(8, "--video-frames", help="vtest frames for the video experiment."),
+    n_video_frames: int = typer.Option(6, "--video-frames", help="vtest frames for the video experiment."),
     checkpoint: Path = typer.Option(None, "--checkpoint", help="JSCC checkpoint (default: shipped one)."),
     threads: int = typer.Option(1, "--threads", help="CPU threads for torch and rembg (0: their defaults)."),
+    docs: Path = typer.Option(None, "--docs", help="Also paste the numbers into this Markdown file between "
+                              "<!-- results:begin --> and <!-- results:end -->."),
 ) -> None:
     """Reproduce the seed's section V experiments (figures + numbers for docs/pipeline.md)."""
     try:
@@ -208,9 +210,13 @@ def experiments_cmd(
         set_threads(threads)
 
         res = run_all(out, parse_snrs(snr), n_video_frames=n_video_frames, checkpoint=checkpoint)
+        if docs is not None:
+            from bssim.pipeline.experiments import update_docs
+
+            update_docs(docs, json.loads(json.dumps(res, default=float)))
     except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
-    typer.echo(json.dumps(res, indent=1))
+    typer.echo(json.dumps(res, indent=1, default=float))
 
 
 @library_app.command("build")

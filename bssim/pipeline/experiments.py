@@ -242,12 +242,86 @@ def run_all(out: str | Path, snrs=(0, 5, 10, 15, 20), n_video_frames: int = 6, c
     cf = read_frames(video, list(compare_frames))
     dfc = compare_extractors(cf, lib_v, compare_snrs, model)
     write_table(dfc, out / "pipeline_extractors")
-    summ = dfc.groupby(["extractor", "alpha_mode", "snr_db"])[["q_key", "psnr_key_db", "C_bits", "fg_fraction",
-                                                               "box_fraction", "t_extract_s"]].mean().reset_index()
+    summ = dfc.groupby(["extractor", "alpha_mode", "snr_db"])[[
+        "q_key", "psnr_key_db", "psnr_fg_key_db", "psnr_fg_direct_db", "fg_missed_fraction", "C_bits", "mask_bits",
+        "fg_fraction", "box_fraction", "t_extract_s", "t_synth_s"]].mean().reset_index()
     results["extractors"] = summ.to_dict("records")
     # 6. live mode and frame skipping (seed III.D, III.E)
     results["live_mode"] = live_mode_experiment(video, model)
     results["interpolation"] = {f"gap{g}": interpolation_experiment(video, gap=g) for g in (2, 4)}
     results["elapsed_s"] = time.time() - t0
     (out / "pipeline_results.json").write_text(json.dumps(results, indent=1, default=float))
+    (out / "pipeline_results.md").write_text(render_markdown(json.loads(json.dumps(results, default=float))))
     return results
+
+
+def _md_table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
+    """Markdown table; ``cols`` = (key, header, format)."""
+    out = ["| " + " | ".join(h for _, h, _ in cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = []
+        for k, _, f in cols:
+            v = r.get(k)
+            cells.append(format(v, f) if isinstance(v, (int, float)) and f else str(v))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def render_markdown(res: dict) -> str:
+    """The measured numbers of :func:`run_all` as Markdown (pasted into docs/pipeline.md)."""
+    L = [f"JSCC checkpoint `{res['model_version']}` ({res.get('checkpoint')}); run time {res['elapsed_s']:.0f} s.", ""]
+    L += ["**Video (seed V.B, Fig. 9)**: vtest.avi frames " + ", ".join(map(str, res["video"]["frames"]))
+          + f", library = temporal median of 60 frames of the video (holes {100 * res['video']['hole_fraction']:.2f} %), "
+          f"matched {100 * res['video']['matched']:.0f} % of frames. Means over frames:", ""]
+    L.append(_md_table(res["video"]["by_snr"], [
+        ("snr_db", "SNR dB", "g"), ("psnr_direct_db", "PSNR direct dB", ".2f"), ("psnr_key_db", "PSNR key dB", ".2f"),
+        ("q_direct", "SSIM direct", ".3f"), ("q_key", "SSIM key", ".3f"), ("alpha", "alpha", ".3f"),
+        ("D_bits", "D_n bits", ",.0f"), ("C_bits", "C_n bits", ",.0f"), ("reduction_vs_direct", "D/C", ".1f"),
+        ("reduction_vs_raw", "raw/C", ".1f")]))
+    L += ["", "**Images with an existing library (seed V.A, Figs. 6-7)**: means over SNRs "
+          + ", ".join(f"{s:g}" for s in res["snrs_db"]) + " dB:", ""]
+    L.append(_md_table(res["images"]["per_image"], [
+        ("label", "image", ""), ("matched", "matched", ".0%"), ("psnr_direct_db", "PSNR direct dB", ".2f"),
+        ("psnr_key_db", "PSNR key dB", ".2f"), ("q_direct", "SSIM direct", ".3f"), ("q_key", "SSIM key", ".3f"),
+        ("alpha", "alpha", ".3f"), ("reduction_vs_direct", "D/C", ".1f"), ("reduction_vs_raw", "raw/C", ".1f")]))
+    m = res["matching"]
+    L += ["", f"**Matching with distractors**: {m['correct']}/{m['frames']} frames (vtest 400-790, every 10th; "
+          f"library built from frames 0-399) picked the true background; smallest N_k of the true background "
+          f"{m['n_true_min']}, largest N_k of any distractor {m['n_distractor_max']} (N_min = {res['settings']['n_min']}, "
+          f"T_h = {res['settings']['hamming_max']}).", ""]
+    L += ["**Extractor x alpha mode** (frames 150, 450, 750; means; `fg_missed` = share of the reference "
+          "foreground outside every box; `PSNR fg` = PSNR inside the reference foreground):", ""]
+    L.append(_md_table(res["extractors"], [
+        ("extractor", "extractor", ""), ("alpha_mode", "alpha mode", ""), ("snr_db", "SNR dB", "g"),
+        ("q_key", "SSIM key", ".3f"), ("psnr_key_db", "PSNR key dB", ".2f"), ("psnr_fg_key_db", "PSNR fg key", ".2f"),
+        ("psnr_fg_direct_db", "PSNR fg direct", ".2f"), ("fg_missed_fraction", "fg_missed", ".1%"),
+        ("C_bits", "C_n bits", ",.0f"), ("box_fraction", "boxes/frame", ".1%"), ("t_extract_s", "extract s", ".3f")]))
+    lm = res.get("live_mode")
+    if lm:
+        L += ["", f"**Live mode (seed III.D)**: {lm['frames_fed']} frames (every 5th), updates sent through the JSCC at "
+              f"{lm['snr_db']:g} dB: {lm['updates']} updates, {lm['total_update_bits']:,} bits in all "
+              f"({lm['first_update_bits']:,} for the first background, {lm['later_update_bits']:,} for later ones); "
+              f"{100 * lm['seen_fraction']:.1f} % of pixels uncovered; receiver's library vs the offline median: "
+              f"{lm['psnr_receiver_vs_offline_db']:.1f} dB PSNR (the transmitter's sent copy: "
+              f"{lm['psnr_sent_vs_offline_db']:.1f} dB; the difference is the JSCC's loss)."]
+    it = res.get("interpolation")
+    if it:
+        L += ["", "**Frame skipping (seed III.E)**, OpenCV DIS optical flow, PSNR of the skipped frame (means over "
+              "frames 100, 300, 500, 700):", ""]
+        rows = [{"gap": k, **v["mean"]} for k, v in it.items()]
+        L.append(_md_table(rows, [("gap", "gap", ""), ("psnr_dis_db", "DIS interpolation dB", ".2f"),
+                                  ("psnr_average_db", "average of neighbours dB", ".2f"),
+                                  ("psnr_repeat_db", "repeat previous dB", ".2f"), ("t_interp_s", "time s", ".3f")]))
+    return "\n".join(L) + "\n"
+
+
+def update_docs(doc: str | Path, res: dict) -> None:
+    """Replace the text between ``<!-- results:begin -->`` and ``<!-- results:end -->`` in ``doc``."""
+    doc = Path(doc)
+    text = doc.read_text()
+    a, b = "<!-- results:begin -->", "<!-- results:end -->"
+    if a not in text or b not in text:
+        raise ValueError(f"{doc}: markers {a} / {b} not found")
+    pre, rest = text.split(a, 1)
+    _, post = rest.split(b, 1)
+    doc.write_text(pre + a + "\n" + render_markdown(res) + b + post)

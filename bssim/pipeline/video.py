@@ -166,7 +166,8 @@ class LiveBackground:
     estimate (exponential average with ``rate``, the first observation of a hole pixel taken
     as is). When the estimate differs from what was last *sent* (the transmitter's copy
     before the channel; > ``delta`` levels in some channel) on more than ``min_pixels``
-    pixels, the bounding box of those pixels is sent as an update through ``send`` (a
+    pixels, one box per changed region (boxes as for the foreground, 4 px margin, regions
+    under 50 px ignored) is sent as an update through ``send`` (a
     function image -> (decoded image, bits); e.g. the JSCC at the link's SNR) and the
     receiver's copy is replaced in that box by the decoded update. Comparing with the sent
     copy, not the receiver's decoded one, keeps channel losses (which a resend cannot
@@ -192,7 +193,7 @@ class LiveBackground:
         return int(sum(u.bits for u in self.updates))
 
     def push(self, frame: np.ndarray, send) -> LiveUpdate | None:
-        """Feed one frame; returns the update sent for it, if any."""
+        """Feed one frame; returns the (first) update sent for it, if any."""
         import math
 
         check_rgb(frame, "frame")
@@ -225,17 +226,21 @@ class LiveBackground:
         self.seen |= bgpx
         diff = np.abs(self.estimate - self.sent.astype(np.float32)).max(axis=2) > self.delta
         diff &= self.seen
+        diff = remove_small(diff, 50)  # isolated specks are noise, never sent
         if int(diff.sum()) < self.min_pixels:
             return None
-        ys, xs = np.nonzero(diff)
-        x1, y1, x2, y2 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-        region = np.clip(self.estimate[y1:y2, x1:x2] + 0.5, 0, 255).astype(np.uint8)
-        dec, bits = send(np.ascontiguousarray(region))
-        self.receiver[y1:y2, x1:x2] = dec
-        self.sent[y1:y2, x1:x2] = region
-        up = LiveUpdate(idx, (x1, y1, x2, y2), int(bits) + box_bits)
-        self.updates.append(up)
-        return up
+        from bssim.pipeline.keyinfo import boxes_from_mask
+
+        sent_up = None
+        for (x1, y1, x2, y2) in boxes_from_mask(diff, margin_px=4, min_area_px=50, quantum_px=4):
+            region = np.clip(self.estimate[y1:y2, x1:x2] + 0.5, 0, 255).astype(np.uint8)
+            dec, bits = send(np.ascontiguousarray(region))
+            self.receiver[y1:y2, x1:x2] = dec
+            self.sent[y1:y2, x1:x2] = region
+            up = LiveUpdate(idx, (x1, y1, x2, y2), int(bits) + box_bits)
+            self.updates.append(up)
+            sent_up = sent_up or up
+        return sent_up
 
 
 # ---- frame skipping (seed III.E) ----------------------------------------------------------
