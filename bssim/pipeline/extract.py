@@ -68,9 +68,7 @@ def set_threads(n: int) -> None:
     _THREADS["ort"] = int(n)
     rembg_session.cache_clear()
     if n:
-        if rembg_model_path("u2netp").is_file():
-            rembg_session("u2netp")
-        torch.set_num_threads(int(n))  # after onnxruntime start-up, which resets OpenMP's count
+        torch.set_num_threads(int(n))  # set again after each rembg session start (it resets it)
 
 
 @lru_cache(maxsize=4)
@@ -103,7 +101,12 @@ def _new_rembg_session(model: str, threads: int):
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-    return new_session(model, sess_opts=opts)
+    sess = new_session(model, sess_opts=opts)
+    if threads:  # onnxruntime's start-up resets OpenMP's thread count, which torch shares
+        import torch
+
+        torch.set_num_threads(threads)
+    return sess
 
 
 def rembg_probability(image: np.ndarray, model: str = "u2netp") -> np.ndarray:

@@ -341,6 +341,22 @@ def _cache_write(path: Path, row: dict) -> None:
     os.replace(tmp, path)
 
 
+def _cache_write_images(path: Path, direct: np.ndarray, key: np.ndarray) -> None:
+    from bssim.pipeline.io import write_image
+
+    write_image(path.with_suffix(".direct.png"), direct)
+    write_image(path.with_suffix(".key.png"), key)
+
+
+def _cache_read_images(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    from bssim.pipeline.io import read_image
+
+    d, k = path.with_suffix(".direct.png"), path.with_suffix(".key.png")
+    if not (d.is_file() and k.is_file()):
+        return None
+    return read_image(d), read_image(k)
+
+
 def measure(
     frame: np.ndarray,
     library: BackgroundLibrary,
@@ -377,7 +393,7 @@ def measure_frames(
     reduction factors and per-stage times (seconds). ``frames``: {index: RGB frame} or pairs.
 
     For frames listed in ``keep_images`` the reconstructions are stored in ``images_out``
-    as {(frame, snr_db): (original, direct, key)} (these are always recomputed).
+    as {(frame, snr_db): (original, direct, key)} (cached as PNG next to the row).
     ``with_msssim=False`` skips MS-SSIM (NaN columns), which dominates the time on a CPU."""
     require_nonempty(library)
     snrs = [float(snr_db)] if np.isscalar(snr_db) else [float(x) for x in snr_db]
@@ -402,7 +418,13 @@ def measure_frames(
         for snr in snrs:
             key = _cache_key(cid, lib_fp, settings, mv, snr, with_msssim)
             path = cdir / key[:2] / f"{key}.json"
-            row = _cache_read(path) if (use_cache and int(idx) not in keep) else None
+            want_img = int(idx) in keep and images_out is not None
+            row = _cache_read(path) if use_cache else None
+            imgs = None
+            if row is not None and want_img:
+                imgs = _cache_read_images(path)
+                if imgs is None:
+                    row = None  # images not cached: recompute this row
             if row is None:
                 if ki is None:
                     ki = extract_key_info(frame, library, settings)
@@ -411,10 +433,14 @@ def measure_frames(
                 row["content"] = cid
                 if use_cache:
                     _cache_write(path, row)
-                if int(idx) in keep and images_out is not None:
+                    if want_img:
+                        _cache_write_images(path, fr.direct, fr.key)
+                if want_img:
                     images_out[(int(idx), snr)] = (frame, fr.direct, fr.key)
                 row["cached"] = False
             else:
+                if want_img:
+                    images_out[(int(idx), snr)] = (frame, *imgs)
                 row["cached"] = True
             row = dict(row)
             row["frame"] = int(idx)
