@@ -158,6 +158,15 @@ class Scheduler(_Strict):
     delay_bound_s: float = Field(0.1, gt=0, le=3600, description="delay bound T = epoch length")
     grid: int = Field(1000, ge=1, le=1_000_000, description="power grid steps G of the DP (Δ = P_max/G)")
     solver: Literal["dp", "cpsat", "mip", "greedy", "all_direct", "all_key"] = "dp"
+    polish: bool = Field(
+        False,
+        description="dp only: after the DP, spend the watts its rounded-up costs left unused on "
+        "upgrades (closer to the MIP optimum; no longer the pure seed DP, so it can differ from cpsat)",
+    )
+
+    def solver_options(self) -> dict[str, object]:
+        """Keyword options for :func:`bssim.sched.solve` implied by these settings."""
+        return {"polish": True} if self.solver == "dp" and self.polish else {}
 
 
 class DeclaredContent(_Strict):

@@ -136,3 +136,11 @@ def test_measured_alpha_above_one_makes_key_the_better_option():
     assert sol.objective == pytest.approx(2.6)
     with pytest.raises(ValueError, match="alpha of user 1"):
         seed_problem(p0, p1, np.array([0.5, -0.1]), 10.0)
+
+
+def test_polish_never_loses_and_stays_below_the_mip_optimum():
+    plain = _solve_json(DENSE, "--solver", "dp", "--grid", "200")
+    polished = _solve_json(DENSE, "--solver", "dp", "--grid", "200", "--polish")
+    mip = _solve_json(DENSE, "--solver", "mip")
+    assert plain["objective"] <= polished["objective"] + 1e-12 <= mip["objective"] + 1e-6
+    assert polished["power_used_w"] <= polished["p_max_w"] * (1 + 1e-12)

@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         p_max_w: Optional[float] = typer.Option(None, "--p-max-w", help="power budget P_max in W"),
         delay_s: Optional[float] = typer.Option(None, "--T-s", help="delay bound T in s"),
         bandwidth_hz: Optional[float] = typer.Option(None, "--bandwidth-hz", help="bandwidth B in Hz"),
+        polish: Optional[bool] = typer.Option(None, "--polish/--no-polish", help="dp: spend the watts left by the grid rounding on upgrades"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),
         show: int = typer.Option(20, "--show", min=0, help="how many users to list in the table"),
     ) -> None:
@@ -46,7 +47,7 @@ def register(app: typer.Typer) -> None:
             if scenario is not None:
                 overrides = {k: v for k, v in {"seed": seed, "scheduler.grid": grid, "scheduler.p_max_w": p_max_w,
                              "scheduler.delay_bound_s": delay_s, "cell.bandwidth_hz": bandwidth_hz,
-                             "scheduler.solver": solver}.items() if v is not None}
+                             "scheduler.solver": solver, "scheduler.polish": polish}.items() if v is not None}
                 sc = load_scenario(scenario, overrides)
                 if sc.content.source == "declared":
                     from bssim.cell import draw_users
@@ -60,6 +61,7 @@ def register(app: typer.Typer) -> None:
                     table = first_epoch_users(scenario, overrides=overrides, progress=not as_json)
                 p_max, t_s, bw, g, solver_name = (sc.scheduler.p_max_w, sc.scheduler.delay_bound_s,
                                                   sc.cell.bandwidth_hz, sc.scheduler.grid, sc.scheduler.solver)
+                solver_opts = sc.scheduler.solver_options()
                 label = str(scenario)
             else:
                 missing = [n for n, v in (("--p-max-w", p_max_w), ("--T-s", delay_s), ("--bandwidth-hz", bandwidth_hz)) if v is None]
@@ -68,8 +70,9 @@ def register(app: typer.Typer) -> None:
                 table = read_users_csv(users)  # type: ignore[arg-type]
                 table["bandwidth_hz"] = bandwidth_hz
                 p_max, t_s, bw, g, solver_name = p_max_w, delay_s, bandwidth_hz, grid or 1000, solver or "dp"
+                solver_opts = {"polish": True} if polish and solver_name == "dp" else {}
                 label = str(users)
-            result, sol = solve_epoch(table, p_max, t_s, bw, solver=solver_name, grid=g)
+            result, sol = solve_epoch(table, p_max, t_s, bw, solver=solver_name, grid=g, **solver_opts)
 
         choices = [int(c) for c in sol.choice]
         summary = {

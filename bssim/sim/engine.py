@@ -226,7 +226,8 @@ class Engine:
             p1 = link.required_power_w(items * rq.C_bits, **common)
             p1 = np.where(rq.key_ok, p1, np.inf)
             if n:
-                sol = solve(seed_problem(p0, p1, rq.alpha, p_max), solver=sch.solver, grid=sch.grid)
+                sol = solve(seed_problem(p0, p1, rq.alpha, p_max), solver=sch.solver, grid=sch.grid,
+                            **sch.solver_options())
                 choice = np.asarray(sol.choice, dtype=np.int8)
                 solve_s = float(sol.solve_time_s)
             else:
