@@ -53,9 +53,13 @@ def video_bg():
 
 
 @pytest.fixture(scope="module")
-def distractor_library(video_bg):
-    """True background among 24 Kodak images, 38 training photographs and the mirrored background."""
+def distractor_library(video_bg, frames):
+    """True background among 24 Kodak images, 38 training photographs, the mirrored background
+    and mirrored / upside-down-mirrored vtest frames (a frame rotated by 180 degrees is not a
+    fair distractor: ORB is rotation invariant, it ties with the true background)."""
     lib = BackgroundLibrary(orb_features=1000)
+    lib.add("vtest_frame0_mirrored", np.ascontiguousarray(frames[0][:, ::-1]))
+    lib.add("vtest_frame9_flipped", np.ascontiguousarray(frames[9][::-1]))
     for p in list_images(shared_data("kodak")):
         lib.add("kodak_" + p.stem, read_image(p))
     for p in list_images(shared_data("train_images")):
@@ -318,3 +322,18 @@ def test_box_snapping_keeps_boxes_inside_and_covering():
     m[60:90, 150:170] = True
     for b in boxes_from_mask(m, 3, quantum_px=32):
         assert (b[2] - b[0]) % 32 == 0 and (b[3] - b[1]) % 32 == 0
+
+
+@needs_video
+@needs_images
+def test_pruned_masked_matching_agrees_with_full(frames, distractor_library, video_bg):
+    from bssim.pipeline.extract import bgdiff_mask
+
+    f = frames[400]
+    fg = bgdiff_mask(f, video_bg.image)
+    first = match_background(f, distractor_library, None, n_min=1)
+    full = match_background(f, distractor_library, fg)
+    pruned = match_background(f, distractor_library, fg, prune_with=first.counts)
+    assert pruned.name == full.name == "vtest_true"
+    assert pruned.best_count == full.best_count
+    assert sum(c >= 0 for c in pruned.counts) < len(distractor_library) // 2  # most were skipped

@@ -36,6 +36,7 @@ def match_background(
     hamming_max: int = 40,
     n_min: int = 30,
     frame_features: OrbFeatures | None = None,
+    prune_with: list[int] | None = None,
 ) -> MatchResult:
     """Seed II.B matching of ``frame`` against every background of ``library``.
 
@@ -43,6 +44,10 @@ def match_background(
     ORB patch radius) are excluded from the frame and from every background.
     ``frame_features``: ORB features of the whole frame computed earlier (then filtered by
     the mask instead of re-detected, as for the library's precomputed features).
+    ``prune_with``: unmasked counts from an earlier pass; backgrounds are then tried in
+    decreasing order of them and the search stops once the next one's unmasked count is
+    below the best masked count found (masking removes key points, so a count can only grow
+    through a changed cross-check pairing, which is rare); skipped ones get N_k = -1.
     """
     require_nonempty(library)
     keep = hull_exclusion_mask(person_mask) if person_mask is not None else None
@@ -50,10 +55,18 @@ def match_background(
         fx = frame_features.filtered(keep)
     else:
         fx = orb_features(frame, n_features, keep)
-    counts = []
-    for bg in library.entries:
-        fb = bg.features.filtered(keep)
-        counts.append(match_count(fx, fb, hamming_max))
+    if prune_with is None:
+        counts = [match_count(fx, bg.features.filtered(keep), hamming_max) for bg in library.entries]
+    else:
+        if len(prune_with) != len(library):
+            raise ValueError(f"prune_with has {len(prune_with)} counts for {len(library)} backgrounds")
+        counts = [-1] * len(library)
+        best_seen = -1
+        for k in sorted(range(len(library)), key=lambda j: -prune_with[j]):
+            if prune_with[k] < best_seen:
+                break
+            counts[k] = match_count(fx, library.entries[k].features.filtered(keep), hamming_max)
+            best_seen = max(best_seen, counts[k])
     best = int(np.argmax(counts))
     ok = counts[best] >= n_min
     return MatchResult(ok, best if ok else -1, library.entries[best].name if ok else None, counts, len(fx))

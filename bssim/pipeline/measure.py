@@ -133,7 +133,12 @@ def extract_key_info(frame: np.ndarray, library: BackgroundLibrary, s: PipelineS
         # person mask of pass 2 (the seed's masked matching).
         fx = orb_features(frame, s.orb_features)
         mkw["frame_features"] = fx
-        first_index = 0 if len(library) == 1 else match_background(frame, library, None, **{**mkw, "n_min": 1}).index
+        if len(library) == 1:
+            first_index = 0
+        else:
+            first = match_background(frame, library, None, **{**mkw, "n_min": 1})
+            first_index = first.index
+            mkw["prune_with"] = first.counts
         person = bgdiff_mask(frame, _bg_at(library, first_index, frame.shape), s.diff_threshold,
                              s.open_px, s.close_px, s.min_area_px)
     t_mask = time.perf_counter() - t0
