@@ -125,6 +125,8 @@ def extract_key_info(frame: np.ndarray, library: BackgroundLibrary, s: PipelineS
     mm = s.match_mask if s.match_mask != "auto" else ("rembg" if s.extractor == "rembg" else "bgdiff2")
     t0 = time.perf_counter()
     person = None
+    first_index = -1
+    t_mask_only = 0.0
     mkw = dict(n_features=s.orb_features, hamming_max=s.hamming_max, n_min=s.n_min)
     if mm == "rembg":
         person = remove_small(rembg_mask(frame, s.rembg_model, s.rembg_threshold), s.min_area_px)
@@ -139,8 +141,10 @@ def extract_key_info(frame: np.ndarray, library: BackgroundLibrary, s: PipelineS
             first = match_background(frame, library, None, **{**mkw, "n_min": 1})
             first_index = first.index
             mkw["prune_with"] = first.counts
+        tm = time.perf_counter()
         person = bgdiff_mask(frame, _bg_at(library, first_index, frame.shape), s.diff_threshold,
                              s.open_px, s.close_px, s.min_area_px)
+        t_mask_only = time.perf_counter() - tm
     t_mask = time.perf_counter() - t0
     m = match_background(frame, library, person, **mkw)
     t1 = time.perf_counter()
@@ -148,7 +152,11 @@ def extract_key_info(frame: np.ndarray, library: BackgroundLibrary, s: PipelineS
     if not m.matched:
         return KeyInfo(m, None, [], None, times)
     bg = _bg_at(library, m.index, frame.shape)
-    if s.extractor == "rembg" and person is not None:
+    if s.extractor == "bgdiff" and mm == "bgdiff2" and m.index == first_index:
+        mask = person  # the difference mask against this same B*, computed for matching
+        times["t_match_s"] -= t_mask_only
+        times["t_extract_s"] = t_mask_only
+    elif s.extractor == "rembg" and person is not None:
         mask = person
         times["t_match_s"] -= t_mask
         times["t_extract_s"] = t_mask
