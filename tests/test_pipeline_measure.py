@@ -149,3 +149,14 @@ def test_cli_bad_input_exits_2(tmp_path):
     empty.save(tmp_path / "emptylib")
     res = runner.invoke(app, ["pipeline", "measure", str(VIDEO), "--library", str(tmp_path / "emptylib"), "--frames", "0:1:1"])
     assert res.exit_code == 2 and "empty" in res.output
+
+
+def test_resolution_threshold_and_rayleigh_through_the_pipeline(model, vtest_library, frame300):
+    """Above max_pixels the JSCC sees a scaled-down input (fewer bits) and the receiver
+    scales back to the frame's size; the Rayleigh channel runs the same way."""
+    full = run_frame(frame300, vtest_library, 10.0, PipelineSettings(), model, with_msssim=False)
+    small = run_frame(frame300, vtest_library, 10.0, PipelineSettings(max_pixels=192 * 144, channel="rayleigh"),
+                      model, with_msssim=False)
+    assert small.direct.shape == small.key.shape == frame300.shape
+    assert small.row["D_bits"] < full.row["D_bits"] / 8  # 16x fewer pixels, latent scales with them
+    assert small.row["channel"] == "rayleigh" and small.row["matched"]
