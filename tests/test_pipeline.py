@@ -193,6 +193,7 @@ def test_boxes_per_component_margin_merge_and_side_bits():
     boxes = boxes_from_mask(m, margin_px=3)
     assert boxes == [(7, 7, 33, 23), (147, 57, 173, 93)]
     assert merge_boxes([(0, 0, 5, 5), (4, 4, 8, 8), (7, 7, 9, 9)]) == [(0, 0, 9, 9)]
+    assert boxes_from_mask(m, margin_px=3, max_boxes=1) == [(7, 7, 173, 93)]  # the seed's single box
     # 768 x 576 frame: 10 + 10 bits per coordinate, 4 fields; 8 bits box count; 6 bits for 64 backgrounds
     assert side_info_bits(2, 768, 576, 64) == 6 + 8 + 2 * 2 * (10 + 10)
     assert side_info_bits(0, 768, 576, 1) == 8

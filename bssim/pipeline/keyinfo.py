@@ -91,6 +91,7 @@ def boxes_from_mask(mask: np.ndarray, margin_px: int = 8, min_area_px: int = 1, 
         boxes = snapped
     if len(boxes) > max_boxes:
         boxes = [(min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))]
+        boxes = [snap_box(boxes[0], quantum_px, w, h)]
     return boxes
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from bssim.pipeline.extract import EXTRACTORS, ExtractorSettings, bgdiff_mask, extract_foreground, rembg_mask, remove_small
 from bssim.pipeline.io import check_rgb, content_id
-from bssim.pipeline.keyinfo import Box, box_area, boxes_from_mask, side_info_bits
+from bssim.pipeline.keyinfo import MAX_BOXES, Box, box_area, boxes_from_mask, side_info_bits
 from bssim.pipeline.library import BackgroundLibrary, require_nonempty
 from bssim.pipeline.matching import MatchResult, match_background
 from bssim.pipeline.orb import orb_features
@@ -57,6 +57,7 @@ class PipelineSettings:
     min_area_px: int = 60
     margin_px: int = 8
     box_quantum_px: int = 4  # box sides snapped up to multiples of this (the JSCC pads to 4 anyway)
+    single_box: bool = False  # the seed's one box around all foreground (default: one per component)
     orb_features: int = 1000
     hamming_max: int = 40  # T_h
     n_min: int = 60  # N_min
@@ -164,7 +165,7 @@ def extract_key_info(frame: np.ndarray, library: BackgroundLibrary, s: PipelineS
         mask = extract_foreground(frame, bg, es)
         times["t_extract_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    boxes = boxes_from_mask(mask, s.margin_px, quantum_px=s.box_quantum_px)
+    boxes = boxes_from_mask(mask, s.margin_px, quantum_px=s.box_quantum_px, max_boxes=1 if s.single_box else MAX_BOXES)
     times["t_boxes_s"] = time.perf_counter() - t2
     return KeyInfo(m, mask, boxes, bg, times)
 
