@@ -160,8 +160,6 @@ def measure_cmd(
                             keep_images=keep, images_out=images, with_msssim=not no_msssim)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         _fail(exc)
-    import pandas as pd
-
     out = out or Path("results") / "pipeline" / input.stem
     out.mkdir(parents=True, exist_ok=True)
     from bssim.pipeline.measure import write_table
