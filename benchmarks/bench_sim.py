@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_sim.py --users 1000 --epochs 1000   # the goal: < 60 s
     .venv/bin/python benchmarks/bench_sim.py --content measured    # cached pipeline measurements
 
-Scenario: ``scenarios/dense_cell.toml`` with the user count and epochs replaced (declared
+Scenario: ``scenarios/declared_cell.toml`` with the user count and epochs replaced (declared
 content), or with the measurement table of ``scenarios/surveillance.toml`` (measured content:
 the table is read from the pipeline's cache once, outside the timed part, as a sweep does).
 Timed: the whole simulation (SimPy processes, channel, option powers, scheduler, recording)
@@ -29,7 +29,7 @@ def bench(users: int, epochs: int, content: str, solver: str, grid: int | None, 
     if grid:
         over["scheduler.grid"] = grid
     if content == "declared":
-        scenario = ROOT / "scenarios" / "dense_cell.toml"
+        scenario = ROOT / "scenarios" / "declared_cell.toml"
     else:
         scenario = ROOT / "scenarios" / "surveillance.toml"
         over.update({"sim.arrival_rate_per_s": 0.0, "sim.mean_stay_s": None})
