@@ -128,7 +128,7 @@ def measure_cmd(
     snr: str = typer.Option("0,5,10,15,20", "--snr", help="Comma-separated SNRs in dB."),
     frames: str = typer.Option(None, "--frames", help="START:STOP:STEP (video frames or sorted image indices)."),
     extractor: str = typer.Option("bgdiff", "--extractor", help="rembg | bgdiff | hybrid."),
-    alpha_mode: str = typer.Option("sent", "--alpha-mode", help="sent | receiver_diff | receiver_rembg | box."),
+    alpha_mode: str = typer.Option("receiver_diff", "--alpha-mode", help="receiver_diff | sent | receiver_rembg | box."),
     channel: str = typer.Option("awgn", "--channel", help="awgn | rayleigh."),
     max_pixels: int = typer.Option(768 * 576, "--max-pixels", help="Resolution-detection threshold (pixels)."),
     checkpoint: Path = typer.Option(None, "--checkpoint", help="JSCC checkpoint (default: shipped one)."),

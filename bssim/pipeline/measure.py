@@ -63,7 +63,7 @@ class PipelineSettings:
     n_min: int = 60  # N_min
     match_mask: str = "auto"
     max_pixels: int | None = 768 * 576  # resolution-detection threshold (seed II.D)
-    alpha_mode: str = "sent"  # measured best (docs/pipeline.md); receiver_diff is the no-bit option
+    alpha_mode: str = "receiver_diff"  # no mask bits; within ~0.1-0.3 dB of "sent" (docs/pipeline.md)
     bits_per_value: int = 8
     channel: str = "awgn"
     seed: int = 0
