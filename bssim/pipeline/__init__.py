@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bssim.pipeline.extract import EXTRACTORS, ExtractorSettings, extract_foreground, rembg_model_path
+from bssim.pipeline.extract import EXTRACTORS, ExtractorSettings, extract_foreground, rembg_model_path, set_threads
 from bssim.pipeline.io import content_id, read_frames, read_image, video_info
 from bssim.pipeline.keyinfo import boxes_from_mask, side_info_bits
 from bssim.pipeline.library import BackgroundLibrary, library_from_folder
@@ -63,6 +63,6 @@ __all__ = [
     "EXTRACTORS", "BackgroundLibrary", "ExtractorSettings", "LiveBackground", "MatchResult", "PipelineSettings",
     "boxes_from_mask", "cache_dir", "content_id", "extract_foreground", "extract_key_info", "interpolate_frame",
     "library_from_folder", "library_from_video", "match_background", "measure", "measure_frames", "read_frames",
-    "read_image", "rembg_model_path", "run_frame", "segment_by_orb", "side_info_bits", "temporal_background",
+    "read_image", "rembg_model_path", "run_frame", "segment_by_orb", "set_threads", "side_info_bits", "temporal_background",
     "video_background", "video_info",
 ]
