@@ -32,7 +32,9 @@ def train_cmd(
     epochs: int = typer.Option(8, "--epochs", help="Epochs (each --crops-per-epoch random crops)."),
     batch: int = typer.Option(128, "--batch"),
     out: Path = typer.Option(Path("jscc_train.pt"), "--out", help="Checkpoint written after every epoch (+ .csv log)."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Checkpoint to continue from."),
+    resume: Optional[Path] = typer.Option(
+        None, "--resume", help="Checkpoint to continue from (its architecture wins over --c-s/--c-out/--target-rate)."
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     seed: int = typer.Option(0, "--seed"),
     crop: int = typer.Option(0, "--crop", help="Crop side in pixels (multiple of 4); 0: 64, or 32 for CIFAR-10."),
