@@ -343,7 +343,7 @@ def render_markdown(res: dict) -> str:
             f"{k} marks {v['foreground_percent']:.2f} % of the pixels in {v['boxes']} boxes" for k, v in em.items()) + "."]
     sb = res.get("single_vs_per_person_boxes")
     if sb:
-        L += ["", "**One box (seed) vs one box per person** (bgdiff, sent mask, 10 dB, frames 150, 450, 750; means):", ""]
+        L += ["", "**One box (seed) vs one box per person** (default settings, 10 dB, frames 150, 450, 750; means):", ""]
         L.append(_md_table(sb, [("single_box", "single box", ""), ("n_boxes", "boxes", ".1f"),
                                 ("box_fraction", "boxes/frame", ".1%"), ("C_bits", "C_n bits", ",.0f"),
                                 ("reduction_vs_raw", "raw/C", ".1f"), ("psnr_key_db", "PSNR key dB", ".2f"),
