@@ -67,8 +67,8 @@ def ms_ssim(reference: np.ndarray, test: np.ndarray) -> float:
     if side < win:
         return float("nan")
     weights = _MSSSIM_WEIGHTS[:scales] / _MSSSIM_WEIGHTS[:scales].sum()
-    ref = torch.from_numpy(np.ascontiguousarray(reference)).permute(2, 0, 1)[None].double()
-    tst = torch.from_numpy(np.ascontiguousarray(test)).permute(2, 0, 1)[None].double()
+    ref = torch.from_numpy(np.ascontiguousarray(reference)).permute(2, 0, 1)[None].float()
+    tst = torch.from_numpy(np.ascontiguousarray(test)).permute(2, 0, 1)[None].float()
     if scales == 1:
         from pytorch_msssim import ssim as _ssim
 

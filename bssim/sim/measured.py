@@ -17,6 +17,7 @@ folder (:func:`bssim.paths.shared_dir`), a relative path is relative to the scen
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,11 @@ def measure_content(mc: MeasuredContent, scenario_path: Path | None = None, prog
     from bssim.pipeline.io import file_hash, is_video, list_images, read_image
     from bssim.pipeline.measure import get_model
 
+    from bssim.pipeline import set_threads
+
+    # One torch/onnxruntime thread (override: BSSIM_THREADS): on 2 shared cores, 2 threads made
+    # the crops' JSCC ~40x slower (OpenMP spin-waiting; measured, see docs/pipeline.md).
+    set_threads(int(os.environ.get("BSSIM_THREADS", "1")))
     settings = PipelineSettings(extractor=mc.extractor, channel=mc.channel)
     model = get_model()
     tables, media_info = [], []
