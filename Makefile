@@ -14,7 +14,7 @@ $(BIN)/bssim: pyproject.toml
 install: $(BIN)/bssim
 
 run: install
-	$(BIN)/bssim solve scenarios/dense_cell.toml
+	$(BIN)/bssim run scenarios/dense_cell.toml
 
 test: install
 	$(BIN)/python -m pytest -q
