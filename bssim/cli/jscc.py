@@ -86,7 +86,9 @@ def export_cmd(
 @jscc_app.command("eval")
 def eval_cmd(
     images: Path = typer.Option(..., "--images", help="Folder of evaluation images (e.g. Kodak)."),
-    snr: str = typer.Option("0,5,10,15,20", "--snr", help="Comma-separated SNRs in dB."),
+    snr: str = typer.Option(
+        "0,5,10,15,20", "--snr", help="Comma-separated SNRs in dB (negative values: --snr=-5,0,5)."
+    ),
     channel: str = typer.Option("awgn", "--channel", help="awgn or rayleigh."),
     csi: str = typer.Option("estimated", "--csi", help="Rayleigh equalisation: perfect or estimated (pilots)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Default: the shipped checkpoint."),
