@@ -1,11 +1,12 @@
 """Image quality metrics on RGB uint8 images (H, W, 3): PSNR, SSIM, MS-SSIM.
 
-- PSNR = 10·log10(255² / MSE) in dB, over all pixels and channels; identical images give
-  ``inf`` is avoided by capping at :data:`PSNR_CAP_DB`.
+- PSNR = 10·log10(255² / MSE) in dB, over all pixels and channels; identical images
+  would give ``inf``: PSNR is capped at :data:`PSNR_CAP_DB`.
 - SSIM: Wang et al. 2004, Gaussian window (σ = 1.5), per channel and averaged
   (scikit-image ``structural_similarity`` with ``gaussian_weights=True``).
-- MS-SSIM: Wang et al. 2003, five scales with the standard weights (pytorch-msssim).
-  Images whose shorter side is too small for five scales (< 161 px) are evaluated with as
+- MS-SSIM: Wang et al. 2003, five scales with the standard weights (implemented here in
+  torch; it agrees with pytorch-msssim where that applies, see tests/test_metrics.py).
+  Images whose shorter side is too small for five scales (<= 160 px) are evaluated with as
   many scales as fit, with the weights renormalised; below 11 px it is ``nan``.
 """
 
@@ -53,27 +54,69 @@ def ssim(reference: np.ndarray, test: np.ndarray) -> float:
     )
 
 
-def ms_ssim(reference: np.ndarray, test: np.ndarray) -> float:
-    """MS-SSIM in [0, 1]; fewer scales for small images (see module docstring)."""
+def _gaussian_window(size: int = 11, sigma: float = 1.5):
     import torch
-    from pytorch_msssim import ms_ssim as _ms_ssim
+
+    x = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def _ssim_and_cs(x, y, win, data_range: float = 255.0):
+    """Per-channel mean SSIM and contrast-structure term (Wang et al. 2004), 'valid' Gaussian filtering."""
+    import torch.nn.functional as F
+
+    c = x.shape[1]
+    wh = win.view(1, 1, 1, -1).repeat(c, 1, 1, 1)
+    wv = win.view(1, 1, -1, 1).repeat(c, 1, 1, 1)
+
+    def blur(t):
+        return F.conv2d(F.conv2d(t, wh, groups=c), wv, groups=c)
+
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mu_x, mu_y = blur(x), blur(y)
+    sxx = blur(x * x) - mu_x**2
+    syy = blur(y * y) - mu_y**2
+    sxy = blur(x * y) - mu_x * mu_y
+    cs_map = (2 * sxy + c2) / (sxx + syy + c2)
+    ssim_map = (2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1) * cs_map
+    return ssim_map.mean(dim=(2, 3)), cs_map.mean(dim=(2, 3))
+
+
+def ms_ssim(reference: np.ndarray, test: np.ndarray) -> float:
+    """MS-SSIM in [0, 1] (Wang, Simoncelli, Bovik 2003): Π_{j<M} cs_j^{w_j} · ssim_M^{w_M} per
+    channel, averaged over RGB; 11-tap Gaussian window σ = 1.5, 2× average-pool between scales.
+
+    Five scales with the standard weights when the shorter side exceeds 160 px; smaller images
+    use as many scales as fit (the weights renormalised); below 11 px it is ``nan``.
+    """
+    import torch
+    import torch.nn.functional as F
 
     _check_pair(reference, test)
     side = min(reference.shape[:2])
-    win = 11
-    scales = 5
-    while scales > 1 and side <= (win - 1) * 2 ** (scales - 1):
-        scales -= 1
-    if side < win:
+    win_size = 11
+    if side < win_size:
         return float("nan")
-    weights = _MSSSIM_WEIGHTS[:scales] / _MSSSIM_WEIGHTS[:scales].sum()
-    ref = torch.from_numpy(np.ascontiguousarray(reference)).permute(2, 0, 1)[None].float()
-    tst = torch.from_numpy(np.ascontiguousarray(test)).permute(2, 0, 1)[None].float()
-    if scales == 1:
-        from pytorch_msssim import ssim as _ssim
-
-        return float(_ssim(ref, tst, data_range=255, size_average=True))
-    return float(_ms_ssim(ref, tst, data_range=255, size_average=True, weights=weights.tolist()))
+    scales = 5
+    while scales > 1 and side <= (win_size - 1) * 2 ** (scales - 1):
+        scales -= 1
+    weights = torch.tensor(_MSSSIM_WEIGHTS[:scales] / _MSSSIM_WEIGHTS[:scales].sum(), dtype=torch.float32)
+    x = torch.from_numpy(np.ascontiguousarray(reference)).permute(2, 0, 1)[None].float()
+    y = torch.from_numpy(np.ascontiguousarray(test)).permute(2, 0, 1)[None].float()
+    win = _gaussian_window(win_size)
+    terms = []
+    with torch.no_grad():
+        for j in range(scales):
+            ssim_c, cs_c = _ssim_and_cs(x, y, win)
+            terms.append(torch.relu(cs_c if j < scales - 1 else ssim_c))
+            if j < scales - 1:
+                pad = (0, x.shape[3] % 2, 0, x.shape[2] % 2)
+                x = F.avg_pool2d(F.pad(x, pad, mode="replicate"), 2)
+                y = F.avg_pool2d(F.pad(y, pad, mode="replicate"), 2)
+        stacked = torch.stack(terms, dim=0)  # (scales, 1, C)
+        per_channel = torch.prod(stacked ** weights.view(-1, 1, 1), dim=0)
+    return float(per_channel.mean())
 
 
 def quality(reference: np.ndarray, test: np.ndarray) -> dict[str, float]:
