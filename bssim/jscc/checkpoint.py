@@ -14,13 +14,12 @@ checkpoints used by ``--resume``.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from bssim.atomic import atomic_path
 from bssim.jscc.model import AdaptiveJSCC, JSCCConfig
 
 FORMAT = "bssim-jscc/1"
@@ -36,16 +35,8 @@ def file_hash(path: str | Path, n: int = 12) -> str:
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_checkpoint(

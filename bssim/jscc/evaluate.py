@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bssim.atomic import atomic_path
 from bssim.metrics import ms_ssim, psnr_db, ssim
 
 
@@ -226,14 +225,8 @@ def format_table(summary: list[dict[str, Any]]) -> str:
 
 
 def _atomic_write(path: Path, write) -> None:  # noqa: ANN001
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def write_outputs(summary: list[dict[str, Any]], rows: list[dict[str, Any]], out: str | Path) -> None:

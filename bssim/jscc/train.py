@@ -29,7 +29,6 @@ import csv
 import math
 import os
 import platform
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from bssim.atomic import atomic_path
 from bssim.jscc.channels import awgn
 from bssim.jscc.checkpoint import read_checkpoint, save_checkpoint
 from bssim.jscc.data import CropSampler, center_crop, find_cifar_dir, load_training_images
@@ -150,13 +150,11 @@ def _append_csv(path: Path, row: dict[str, Any]) -> None:
             rows = list(csv.DictReader(f))
     rows = [r for r in rows if int(r["epoch"]) < int(row["epoch"])] + [row]
     keys = list(row.keys())
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
         w.writeheader()
         for r in rows:
             w.writerow({k: r.get(k, "") for k in keys})
-    os.replace(tmp, path)
 
 
 def train(

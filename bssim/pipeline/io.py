@@ -57,19 +57,14 @@ def read_image(path: str | Path, allow_grey: bool = False) -> np.ndarray:
 
 def write_image(path: str | Path, image: np.ndarray) -> None:
     """Write an RGB uint8 image (PNG/JPEG by suffix) atomically."""
-    import os
-    import tempfile
+    from bssim.atomic import write_bytes
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ok, buf = cv2.imencode(path.suffix or ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     if not ok:
         raise ValueError(f"cannot encode image for {path}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=path.suffix)
-    with os.fdopen(fd, "wb") as f:
-        f.write(buf.tobytes())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_bytes(path, buf.tobytes())
 
 
 def _open_video(path: Path) -> cv2.VideoCapture:

@@ -21,7 +21,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bssim.atomic import atomic_path, write_text
 from bssim.pipeline.extract import EXTRACTORS, ExtractorSettings, bgdiff_mask, extract_foreground, rembg_mask, remove_small
 from bssim.pipeline.io import check_rgb, content_id
 from bssim.pipeline.keyinfo import MAX_BOXES, Box, box_area, boxes_from_mask, side_info_bits
@@ -347,12 +347,7 @@ def _cache_read(path: Path) -> dict | None:
 
 
 def _cache_write(path: Path, row: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(row, f, default=float)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(row, default=float))
 
 
 def _cache_write_images(path: Path, direct: np.ndarray, key: np.ndarray) -> None:
@@ -472,14 +467,11 @@ def write_table(df: pd.DataFrame, stem: Path) -> tuple[Path, Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for suffix in (".parquet", ".csv"):
-        fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=".tmp_", suffix=suffix)
-        os.close(fd)
-        if suffix == ".parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False)
         final = stem.with_suffix(suffix)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
+        with atomic_path(final) as tmp:
+            if suffix == ".parquet":
+                df.to_parquet(tmp, index=False)
+            else:
+                df.to_csv(tmp, index=False)
         out.append(final)
     return out[0], out[1]

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from bssim.results import RunResult, build_manifest, summarise, write_run
 from bssim.scenario import DeclaredContent, Scenario, apply_overrides, load_scenario, parse_scenario
