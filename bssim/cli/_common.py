@@ -15,8 +15,13 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ValueError, FileNotFoundError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
+        fail(err)
+
+
+def fail(exc: Exception) -> None:
+    """Print ``error: <message>`` on stderr and exit with code 2 (bad input, no traceback)."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
 
 
 def parse_float_list(text: str, name: str) -> list[float]:

@@ -8,12 +8,9 @@ from typing import Optional
 
 import typer
 
+from bssim.cli._common import fail as _fail
+
 jscc_app = typer.Typer(help="Adaptive-rate deep JSCC: train, evaluate, export.", no_args_is_help=True)
-
-
-def _fail(exc: Exception) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(2)
 
 
 def _parse_snrs(text: str) -> list[float]:

@@ -12,14 +12,11 @@ from pathlib import Path
 
 import typer
 
+from bssim.cli._common import fail as _fail
+
 pipeline_app = typer.Typer(help="Key-information pipeline: measure D_n, C_n, alpha_n (seed 000 sections II-III).",
                            no_args_is_help=True)
 library_app = typer.Typer(help="Background libraries (images + ORB descriptors).", no_args_is_help=True)
-
-
-def _fail(exc: Exception) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(2)
 
 
 def parse_snrs(text: str) -> list[float]:
