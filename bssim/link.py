@@ -95,6 +95,30 @@ def _distance_3d_m(distance_2d_m: FloatArray, h_bs_m: float, h_ut_m: float) -> F
     return np.sqrt(distance_2d_m**2 + (h_bs_m - h_ut_m) ** 2)
 
 
+#: TR 38.901 Table 7.4.1-1 coefficients, f_c in GHz, distances in m:
+#: LOS  PL1 = a + b1·log10(d3D) + 20·log10(fc);  PL2 = a + 40·log10(d3D) + 20·log10(fc) − c·log10(d'_BP² + Δh²)
+#: NLOS PL' = n0 + n1·log10(d3D) + n2·log10(fc) − n3·(h_UT − 1.5);  PL_NLOS = max(PL_LOS, PL')
+_TR38901 = {
+    "uma": {"a": 28.0, "b1": 22.0, "c": 9.0, "n0": 13.54, "n1": 39.08, "n2": 20.0, "n3": 0.6},
+    "umi": {"a": 32.4, "b1": 21.0, "c": 9.5, "n0": 22.4, "n1": 35.3, "n2": 21.3, "n3": 0.3},
+}
+
+
+def _tr38901_pathloss_db(
+    model: str, distance_2d_m: ArrayLike, carrier_hz: float, los: ArrayLike, h_bs_m: float, h_ut_m: float
+) -> FloatArray:
+    k = _TR38901[model]
+    d2 = np.maximum(np.asarray(distance_2d_m, dtype=float), 10.0)  # the model's 10 m minimum
+    d3 = _distance_3d_m(d2, h_bs_m, h_ut_m)
+    log_fc = np.log10(carrier_hz / 1e9)
+    d_bp = _breakpoint_distance_m(h_bs_m, h_ut_m, carrier_hz)
+    pl1 = k["a"] + k["b1"] * np.log10(d3) + 20.0 * log_fc
+    pl2 = k["a"] + 40.0 * np.log10(d3) + 20.0 * log_fc - k["c"] * np.log10(d_bp**2 + (h_bs_m - h_ut_m) ** 2)
+    pl_los = np.where(d2 <= d_bp, pl1, pl2)
+    pl_nlos = k["n0"] + k["n1"] * np.log10(d3) + k["n2"] * log_fc - k["n3"] * (h_ut_m - 1.5)
+    return np.where(np.asarray(los, dtype=bool), pl_los, np.maximum(pl_los, pl_nlos))
+
+
 def uma_pathloss_db(
     distance_2d_m: ArrayLike,
     carrier_hz: float,
@@ -109,20 +133,7 @@ def uma_pathloss_db(
     NLOS: max(PL_LOS, 13.54 + 39.08·log10(d3D) + 20·log10(fc) − 0.6·(h_UT − 1.5))
     Distances below the model's 10 m minimum are clamped to 10 m.
     """
-    d2 = np.maximum(np.asarray(distance_2d_m, dtype=float), 10.0)
-    d3 = _distance_3d_m(d2, h_bs_m, h_ut_m)
-    fc_ghz = carrier_hz / 1e9
-    d_bp = _breakpoint_distance_m(h_bs_m, h_ut_m, carrier_hz)
-    pl1 = 28.0 + 22.0 * np.log10(d3) + 20.0 * np.log10(fc_ghz)
-    pl2 = (
-        28.0
-        + 40.0 * np.log10(d3)
-        + 20.0 * np.log10(fc_ghz)
-        - 9.0 * np.log10(d_bp**2 + (h_bs_m - h_ut_m) ** 2)
-    )
-    pl_los = np.where(d2 <= d_bp, pl1, pl2)
-    pl_nlos = 13.54 + 39.08 * np.log10(d3) + 20.0 * np.log10(fc_ghz) - 0.6 * (h_ut_m - 1.5)
-    return np.where(np.asarray(los, dtype=bool), pl_los, np.maximum(pl_los, pl_nlos))
+    return _tr38901_pathloss_db("uma", distance_2d_m, carrier_hz, los, h_bs_m, h_ut_m)
 
 
 def umi_pathloss_db(
@@ -138,20 +149,7 @@ def umi_pathloss_db(
           PL2 = 32.4 + 40·log10(d3D) + 20·log10(fc) − 9.5·log10(d'_BP² + (h_BS − h_UT)²)
     NLOS: max(PL_LOS, 22.4 + 35.3·log10(d3D) + 21.3·log10(fc) − 0.3·(h_UT − 1.5))
     """
-    d2 = np.maximum(np.asarray(distance_2d_m, dtype=float), 10.0)
-    d3 = _distance_3d_m(d2, h_bs_m, h_ut_m)
-    fc_ghz = carrier_hz / 1e9
-    d_bp = _breakpoint_distance_m(h_bs_m, h_ut_m, carrier_hz)
-    pl1 = 32.4 + 21.0 * np.log10(d3) + 20.0 * np.log10(fc_ghz)
-    pl2 = (
-        32.4
-        + 40.0 * np.log10(d3)
-        + 20.0 * np.log10(fc_ghz)
-        - 9.5 * np.log10(d_bp**2 + (h_bs_m - h_ut_m) ** 2)
-    )
-    pl_los = np.where(d2 <= d_bp, pl1, pl2)
-    pl_nlos = 22.4 + 35.3 * np.log10(d3) + 21.3 * np.log10(fc_ghz) - 0.3 * (h_ut_m - 1.5)
-    return np.where(np.asarray(los, dtype=bool), pl_los, np.maximum(pl_los, pl_nlos))
+    return _tr38901_pathloss_db("umi", distance_2d_m, carrier_hz, los, h_bs_m, h_ut_m)
 
 
 def los_probability(

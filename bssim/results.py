@@ -21,12 +21,9 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.metadata
 import json
-import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bssim.atomic import atomic_path
+from bssim.atomic import atomic_dir, atomic_path
 from bssim.paths import REPO_ROOT
 
 MANIFEST = "manifest.json"
@@ -167,8 +164,7 @@ def write_run(result: RunResult, folder: str | Path, csv: bool = False, overwrit
     if folder.exists():
         if not overwrite:
             raise FileExistsError(f"{folder}: results folder already exists; choose another --out or remove it")
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".tmp-{folder.name}-"))
-    try:
+    with atomic_dir(folder) as tmp:
         result.user_epochs.to_parquet(tmp / "user_epochs.parquet", index=False)
         result.epochs.to_parquet(tmp / "epochs.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
@@ -177,16 +173,6 @@ def write_run(result: RunResult, folder: str | Path, csv: bool = False, overwrit
             result.epochs.to_csv(tmp / "epochs.csv", index=False)
         with open(tmp / MANIFEST, "w") as fh:
             json.dump(result.manifest, fh, indent=2, default=_json_default)
-        if folder.exists():  # overwrite: move the old one aside first
-            old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".old-{folder.name}-"))
-            os.replace(folder, old / "x")
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     result.path = folder
     return folder
 

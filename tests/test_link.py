@@ -137,3 +137,12 @@ def test_inversion_rejects_bad_input_by_name(kwargs, word):
 
 def test_rate_is_zero_when_loss_exceeds_received_power():
     assert link.rate_bps(1.0, 1e-10, 1e-14, 1e6, loss_w=1e-9) == 0.0
+
+
+def test_umi_values_against_hand_computation():
+    # 3.5 GHz, d2D = 50 m, h_BS = 10, h_UT = 1.5
+    d3 = math.hypot(50.0, 8.5)
+    los = 32.4 + 21 * math.log10(d3) + 20 * math.log10(3.5)
+    nlos = max(los, 22.4 + 35.3 * math.log10(d3) + 21.3 * math.log10(3.5))
+    assert link.umi_pathloss_db(50.0, 3.5e9, True) == pytest.approx(los)
+    assert link.umi_pathloss_db(50.0, 3.5e9, False) == pytest.approx(nlos)

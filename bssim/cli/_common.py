@@ -25,13 +25,18 @@ def fail(exc: Exception) -> None:
 
 
 def parse_float_list(text: str, name: str) -> list[float]:
-    """'0,5,10' -> [0.0, 5.0, 10.0] with a clear error naming the option."""
+    """'0,5,10' -> [0.0, 5.0, 10.0]; a clear error naming the option for anything else
+    (non-numbers, an empty list, nan or inf)."""
+    import math
+
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"{name}: expected comma-separated numbers, got {text!r}") from None
+        raise ValueError(f"{name}: expected comma-separated numbers, e.g. 0,10,20; got {text!r}") from None
     if not values:
         raise ValueError(f"{name}: expected at least one number, got {text!r}")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{name}: expected finite numbers, got {text!r}")
     return values
 
 

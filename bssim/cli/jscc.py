@@ -9,18 +9,9 @@ from typing import Optional
 import typer
 
 from bssim.cli._common import fail as _fail
+from bssim.cli._common import parse_float_list
 
 jscc_app = typer.Typer(help="Adaptive-rate deep JSCC: train, evaluate, export.", no_args_is_help=True)
-
-
-def _parse_snrs(text: str) -> list[float]:
-    try:
-        vals = [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise ValueError(f"--snr must be a comma-separated list of numbers in dB, got {text!r}") from None
-    if not vals:
-        raise ValueError("--snr is empty")
-    return vals
 
 
 @jscc_app.command("train")
@@ -100,7 +91,7 @@ def eval_cmd(
     from bssim.jscc.evaluate import evaluate, format_table, write_outputs
 
     try:
-        snrs = _parse_snrs(snr)
+        snrs = parse_float_list(snr, "--snr (dB)")
         summary, per_image = evaluate(
             images, snrs, channel=channel, csi=csi, checkpoint=checkpoint, seed=seed,
             bits_per_value=bits_per_value, limit=limit, baseline=baseline, progress=not as_json,

@@ -13,20 +13,11 @@ from pathlib import Path
 import typer
 
 from bssim.cli._common import fail as _fail
+from bssim.cli._common import parse_float_list
 
 pipeline_app = typer.Typer(help="Key-information pipeline: measure D_n, C_n, alpha_n (seed 000 sections II-III).",
                            no_args_is_help=True)
 library_app = typer.Typer(help="Background libraries (images + ORB descriptors).", no_args_is_help=True)
-
-
-def parse_snrs(text: str) -> list[float]:
-    try:
-        vals = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise ValueError(f"--snr: expected comma-separated numbers in dB, e.g. 0,10,20; got {text!r}") from None
-    if not vals or not all(math.isfinite(v) for v in vals):
-        raise ValueError(f"--snr: expected comma-separated finite numbers in dB, got {text!r}")
-    return vals
 
 
 def parse_frames(text: str | None, n_total: int) -> range:
@@ -147,7 +138,7 @@ def measure_cmd(
 
         set_threads(threads)
         settings = PipelineSettings(extractor=extractor, alpha_mode=alpha_mode, channel=channel, max_pixels=max_pixels)
-        snrs = parse_snrs(snr)
+        snrs = parse_float_list(snr, "--snr (dB)")
         fr, _names = load_input(input, frames)
         lib = resolve_library(library, input, fr, settings.orb_features)
         model = get_model(checkpoint=checkpoint)
@@ -205,7 +196,7 @@ def experiments_cmd(
 
         set_threads(threads)
 
-        res = run_all(out, parse_snrs(snr), n_video_frames=n_video_frames, checkpoint=checkpoint)
+        res = run_all(out, parse_float_list(snr, "--snr (dB)"), n_video_frames=n_video_frames, checkpoint=checkpoint)
         if docs is not None:
             from bssim.pipeline.experiments import update_docs
 

@@ -15,15 +15,13 @@ On disk (no pickle)::
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bssim.atomic import atomic_dir
 from bssim.pipeline.io import check_rgb, list_images, read_image, write_image
 from bssim.pipeline.orb import OrbFeatures, orb_features
 
@@ -77,9 +75,7 @@ class BackgroundLibrary:
     def save(self, directory: str | Path) -> Path:
         """Write the library to ``directory`` atomically (built in a temp dir, then renamed)."""
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp_"))
-        try:
+        with atomic_dir(directory) as tmp:
             index = {"format": FORMAT, "version": VERSION, "orb_features": self.orb_features, "entries": []}
             for e in self.entries:
                 write_image(tmp / f"{e.name}.png", e.image)
@@ -98,16 +94,6 @@ class BackgroundLibrary:
                     }
                 )
             (tmp / "index.json").write_text(json.dumps(index, indent=1))
-            if directory.exists():
-                old = directory.parent / f".{directory.name}.old_{os.getpid()}"
-                os.replace(directory, old)
-                os.replace(tmp, directory)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, directory)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return directory
 
     @classmethod

@@ -90,8 +90,9 @@ class PipelineSettings:
 
     @property
     def extractor_settings(self) -> ExtractorSettings:
-        return ExtractorSettings(self.extractor, self.rembg_model, self.rembg_threshold, self.diff_threshold,
-                                 self.open_px, self.close_px, self.min_area_px, self.margin_px)
+        # The extractor's settings are flat fields here (one flat cache key); copy them by name.
+        shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(ExtractorSettings) if f.name != "name"}
+        return ExtractorSettings(name=self.extractor, **shared)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
