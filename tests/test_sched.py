@@ -153,7 +153,7 @@ def test_dp_equals_brute_force_on_grid(pb, grid, table, reduce):
 )
 def test_dp_and_cpsat_agree_exactly(n, seed, grid, inf_frac):
     pb = random_problem(n, seed, infeasible_fraction=inf_frac)
-    dp = solve(pb, "dp", grid=grid)
+    dp = solve(pb, "dp", grid=grid, fallback=False)
     cp = solve(pb, "cpsat", grid=grid, time_limit_s=30)
     assert cp.info["status"] == "OPTIMAL"
     assert dp.info["int_objective"] == cp.info["int_objective"]
@@ -237,7 +237,7 @@ def reduce_budget(pb, grid):
 def test_dp_converges_to_mip_with_finer_grid():
     pb = random_problem(200, 7)
     mip = solve(pb, "mip").objective
-    gaps = [(mip - solve(pb, "dp", grid=g).objective) / mip for g in (100, 1000, 10000, 100000)]
+    gaps = [(mip - solve(pb, "dp", grid=g, fallback=False).objective) / mip for g in (100, 1000, 10000, 100000)]
     assert gaps[0] > 0.05  # a coarse grid wastes a lot of power (s_max ~ 100 users)
     assert gaps[-1] < 2e-3
     assert gaps[-1] < gaps[1] < gaps[0]
@@ -365,17 +365,17 @@ def test_dp_deterministic_ties_and_checkpointing():
     # identical users: ties must be broken the same way every time, and the checkpointed
     # back-tracking (tiny table) must give the very same answer as the full table
     pb = Problem.seed([1.0] * 6, [0.5] * 6, [0.5] * 6, 2.0)
-    a = solve_dp(pb, 100)
-    b = solve_dp(pb, 100, max_table_bytes=1)
+    a = solve_dp(pb, 100, fallback=False)
+    b = solve_dp(pb, 100, max_table_bytes=1, fallback=False)
     assert a.choice.tolist() == b.choice.tolist()
     assert a.objective == pytest.approx(2.0)  # 4 keys (2.0) == 2 directs (2.0) -> tie
     big = random_problem(300, 11)
-    full = solve_dp(big, 3000, reduce=False)
-    small = solve_dp(big, 3000, max_table_bytes=50_000, reduce=False)
+    full = solve_dp(big, 3000, reduce=False, fallback=False)
+    small = solve_dp(big, 3000, max_table_bytes=50_000, reduce=False, fallback=False)
     assert small.info["n_blocks"] > 1
     assert full.choice.tolist() == small.choice.tolist()
-    assert full.choice.tolist() == solve_dp(big, 3000, reduce=False).choice.tolist()
-    assert solve_dp(big, 3000).choice.tolist() == solve_dp(big, 3000).choice.tolist()
+    assert full.choice.tolist() == solve_dp(big, 3000, reduce=False, fallback=False).choice.tolist()
+    assert solve_dp(big, 3000, fallback=False).choice.tolist() == solve_dp(big, 3000, fallback=False).choice.tolist()
 
 
 def test_seed_problem_layout_and_lagrangian_bound():

@@ -43,80 +43,97 @@ from __future__ import annotations
 import inspect
 
 from .baselines import all_direct, all_key, greedy, upgrade_pass
-from .bounds import inflated_problem, lagrangian_upper_bound, max_served, reduced_budget
+from .bounds import inflated_problem, lagrangian_upper_bound, reduced_budget
 from .dp import solve_dp
-from .instances import random_problem
+from .instances import random_menu_problem, random_problem
 from .ortools_ref import solve_cpsat, solve_mip
 from .problem import (
     UNAVAILABLE,
     Problem,
     Solution,
     evaluate,
-    integer_costs,
     integer_qualities,
+    max_served,
     quality_scale,
 )
+from .quantum import Quantum, auto_quantum_w, auto_steps_per_user, integer_costs, quantize
 
 SOLVERS: tuple[str, ...] = ("dp", "cpsat", "mip", "greedy", "all_direct", "all_key")
 
 
-def solve(problem: Problem, solver: str = "dp", grid: int = 1000, **options) -> Solution:
+def solve(
+    problem: Problem,
+    solver: str = "dp",
+    grid: int | None = None,
+    quantum_w: float | None = None,
+    **options,
+) -> Solution:
     """Solve ``problem`` with the named solver.
 
-    ``grid`` (G) is used by ``dp`` and ``cpsat``. Options per solver:
+    Power quantum of ``dp`` and ``cpsat`` (:mod:`bssim.sched.quantum`; at most one of the
+    two): ``grid=G`` (Δ = P_max / G, capacity G: the seed's grid), ``quantum_w`` (a fixed Δ
+    in W, capacity floor(P_max / Δ)), or neither (default: automatic Δ from the option
+    powers, independent of P_max; ``steps_per_user`` overrides its g). Both also take
+    ``max_capacity`` and ``quality_scale``. ``info`` then has ``grid_mode``, ``quantum_w``,
+    ``capacity`` and ``warnings`` (plain-English strings for the caller to show).
+    Options per solver:
 
-    * dp: ``quality_scale`` (default: power of ten, 1e-6 of the largest quality),
-      ``max_table_bytes`` (back-tracking table cap before checkpointing, default 128 MiB),
-      ``reduce`` (default True: exact Lagrangian reduction to the core users before the DP;
-      False = plain DP over all users), ``polish`` (default False: spend the watts the grid
-      rounding left with one upgrade pass; ``info["grid_objective"]`` keeps the pure DP
-      objective),
-      ``bound`` (default True: add the Lagrangian upper bound ``info["upper_bound"]`` and the
-      certified gap ``info["gap_bound"]``), ``mip_reference`` (default False: also solve the
-      MIP and add ``info["mip_objective"]``, ``info["gap"]`` = (MIP - DP) / MIP,
-      ``info["mip_status"]``), ``mip_time_limit_s``.
+    * dp: ``reduce`` (default True: exact Lagrangian reduction to the core users before the
+      DP), ``polish`` (default False: spend the watts the rounding left with one upgrade
+      pass), ``fallback`` (default True: return greedy's choice if it is better,
+      ``info["fallback"] = "greedy"``; ``info["grid_objective"]`` and
+      ``info["int_objective"]`` keep the pure DP's), ``max_table_bytes`` (back-tracking table
+      cap before checkpointing, default 128 MiB), ``bound`` (default True: add the Lagrangian
+      upper bound ``info["upper_bound"]`` and the certified gap ``info["gap_bound"]``),
+      ``mip_reference`` (default False: also solve the MIP and add
+      ``info["mip_objective"]``, ``info["gap"]`` = (MIP - DP) / MIP, ``info["mip_status"]``),
+      ``mip_time_limit_s``.
     * cpsat: ``time_limit_s`` (60), ``num_workers`` (1), ``linearization_level`` (2),
-      ``presolve`` (False), ``quality_scale``, ``hint`` (a choice vector).
+      ``presolve`` (False), ``hint`` (a choice vector).
     * mip: ``backend`` ("SCIP" or "CBC"), ``time_limit_s`` (60), ``relative_gap`` (0).
-    * greedy: ``upgrade`` (True). all_direct: ``option`` ("direct").
-      all_key: ``key`` ("key"), ``direct`` ("direct").
+    * greedy: ``upgrade`` (True). all_direct: ``policy`` ("all_direct").
+      all_key: ``policy`` ("all_key"), ``upgrade_policy`` ("all_direct").
     """
     if not isinstance(problem, Problem):
         raise ValueError(f"problem must be a bssim.sched.Problem; got {type(problem).__name__}")
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
-    qs = options.pop("quality_scale", None)
     if solver == "dp":
-        bound = bool(options.pop("bound", True))
-        mip_ref = bool(options.pop("mip_reference", False))
-        mip_tl = float(options.pop("mip_time_limit_s", 60.0))
-        _check_options(solver, solve_dp, options)
-        sol = solve_dp(problem, grid, quality_scale=qs, **options)
-        if bound:
-            ub = lagrangian_upper_bound(problem)
-            sol.info["upper_bound"] = ub
-            sol.info["gap_bound"] = (ub - sol.objective) / ub if ub > 0 else 0.0
-        sol.info["reduced_budget_w"] = reduced_budget(problem, grid)
-        if mip_ref:
-            ref = solve_mip(problem, time_limit_s=mip_tl)
-            sol.info["mip_objective"] = ref.objective
-            sol.info["mip_status"] = ref.info["status"]
-            sol.info["gap"] = (ref.objective - sol.objective) / ref.objective if ref.objective > 0 else 0.0
-        return sol
+        return _solve_dp(problem, grid, quantum_w, options)
     if solver == "cpsat":
         _check_options(solver, solve_cpsat, options)
-        return solve_cpsat(problem, grid, quality_scale=qs, **options)
-    if qs is not None:
-        raise ValueError(f"quality_scale is not an option of solver {solver!r}")
+        return solve_cpsat(problem, grid, quantum_w=quantum_w, **options)
+    if grid is not None or quantum_w is not None:
+        raise ValueError(f"grid / quantum_w are options of the dp and cpsat solvers, not of {solver!r}")
     func = {"mip": solve_mip, "greedy": greedy, "all_direct": all_direct, "all_key": all_key}[solver]
     _check_options(solver, func, options)
     return func(problem, **options)
 
 
+def _solve_dp(problem: Problem, grid, quantum_w, options: dict) -> Solution:
+    """``dp`` with its reporting options: Lagrangian bound, reduced budget, MIP reference."""
+    bound = bool(options.pop("bound", True))
+    mip_ref = bool(options.pop("mip_reference", False))
+    mip_tl = float(options.pop("mip_time_limit_s", 60.0))
+    _check_options("dp", solve_dp, options)
+    sol = solve_dp(problem, grid, quantum_w=quantum_w, **options)
+    if bound:
+        ub = lagrangian_upper_bound(problem)
+        sol.info["upper_bound"] = ub
+        sol.info["gap_bound"] = (ub - sol.objective) / ub if ub > 0 else 0.0
+    sol.info["reduced_budget_w"] = max(0.0, problem.p_max_w - max_served(problem) * sol.info["quantum_w"])
+    if mip_ref:
+        ref = solve_mip(problem, time_limit_s=mip_tl)
+        sol.info["mip_objective"] = ref.objective
+        sol.info["mip_status"] = ref.info["status"]
+        sol.info["gap"] = (ref.objective - sol.objective) / ref.objective if ref.objective > 0 else 0.0
+    return sol
+
+
 def _check_options(solver: str, func, options: dict) -> None:
     params = inspect.signature(func).parameters
     allowed = {n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    allowed -= {"problem", "grid", "quality_scale"}
+    allowed -= {"problem", "grid", "quantum_w"}
     extra = set(options) - allowed
     if extra:
         raise ValueError(
@@ -146,4 +163,9 @@ __all__ = [
     "max_served",
     "reduced_budget",
     "random_problem",
+    "random_menu_problem",
+    "Quantum",
+    "quantize",
+    "auto_quantum_w",
+    "auto_steps_per_user",
 ]

@@ -11,11 +11,14 @@ exactly rounded sums (math.fsum), so sum P <= P_max holds exactly.
   move with incremental efficiency (q - q_cur) / (P - P_cur); moves are visited in decreasing
   incremental efficiency and applied when the option still beats the user's current quality
   and the extra power fits.
-* ``all_direct``: only the ``direct`` option; users in increasing direct power, served while
-  the budget lasts (the scan skips users that do not fit).
-* ``all_key`` (key first): the ``key`` option for everyone in increasing key power while it
-  fits; then leftover power upgrades key-served users to ``direct`` in increasing upgrade
-  cost P_direct - P_key while it fits. Users whose key option is infeasible are not served.
+* ``all_direct``: each user's option in ``problem.policies["all_direct"]`` (the seed: the
+  direct column); users in increasing power, served while the budget lasts (the scan skips
+  users that do not fit; -1 or an infeasible option = not served).
+* ``all_key`` (key first): each user's ``policies["all_key"]`` option (the seed: key
+  information; a caller with a menu puts the direct column where the key path does not
+  exist) in increasing power while it fits; then leftover power upgrades served users to
+  their ``all_direct`` option, where that has a higher quality, in increasing extra power
+  while it fits. Users whose all_key option is -1 or infeasible are not served.
 """
 
 from __future__ import annotations
@@ -99,17 +102,21 @@ def upgrade_pass(problem: Problem, choice: np.ndarray, budget: "_Budget | None" 
     dp = P[nn, kk] - cur_p[nn]
     with np.errstate(divide="ignore", over="ignore"):
         inc = np.where(dp > 0, dq / np.where(dp > 0, dp, 1.0), np.inf)
+    order = np.lexsort((kk, nn, -inc))
+    cq, cp = cur_q.tolist(), cur_p.tolist()
     moves = 0
-    for m in np.lexsort((kk, nn, -inc)).tolist():
-        u, j = int(nn[m]), int(kk[m])
-        if Q[u, j] <= cur_q[u]:
+    b = budget
+    for u, j, q, p in zip(nn[order].tolist(), kk[order].tolist(), Q[nn, kk][order].tolist(),
+                          P[nn, kk][order].tolist()):
+        if q <= cq[u]:
             continue
-        extra = float(P[u, j])
-        old = float(cur_p[u])
-        if budget.try_take(extra, old):
+        old = cp[u]
+        # clearly over budget (the bound covers try_take's rounding-error margin): skip fast
+        if b.running + p - old > b.p_max + 1e-6 * (b.abs_sum + p + old):
+            continue
+        if b.try_take(p, old):
             choice[u] = j
-            cur_q[u] = Q[u, j]
-            cur_p[u] = extra
+            cq[u], cp[u] = q, p
             moves += 1
     return moves
 
@@ -147,43 +154,48 @@ def greedy(problem: Problem, upgrade: bool = True) -> Solution:
     return _finish("greedy", problem, choice, t0, {"upgrade": upgrade, "n_upgrades": n_upgrades})
 
 
-def _fill_option(problem: Problem, choice: np.ndarray, option: int, budget: _Budget) -> None:
-    """Serve not-yet-served users with ``option`` in increasing power while it fits."""
-    P = problem.power_w[:, option]
-    users = np.flatnonzero(problem.feasible_mask()[:, option] & (choice < 0))
-    order = users[np.lexsort((users, P[users]))]
-    for u in order.tolist():
-        if budget.try_take(float(P[u])):
-            choice[u] = option
+def _fill_policy(problem: Problem, choice: np.ndarray, cols: np.ndarray, budget: _Budget) -> None:
+    """Serve not-yet-served users with their policy column ``cols[n]`` (-1 = none) in
+    increasing power while it fits."""
+    users = np.flatnonzero((cols >= 0) & (choice < 0))
+    ok = problem.feasible_mask()[users, cols[users]]
+    users = users[ok]
+    P = problem.power_w[users, cols[users]]
+    order = np.lexsort((users, P))
+    for u, p in zip(users[order].tolist(), P[order].tolist()):
+        if budget.try_take(p):
+            choice[u] = cols[u]
 
 
-def all_direct(problem: Problem, option: str = "direct") -> Solution:
-    """Serve the ``direct`` option in increasing power while the budget lasts."""
+def all_direct(problem: Problem, policy: str = "all_direct") -> Solution:
+    """Serve each user's ``problem.policy(policy)`` option in increasing power while the
+    budget lasts."""
     t0 = time.perf_counter()
-    k = problem.option_index(option)
+    cols = problem.policy(policy)
     choice = np.full(problem.n_users, -1, dtype=np.int64)
-    _fill_option(problem, choice, k, _Budget(problem.p_max_w))
-    return _finish("all_direct", problem, choice, t0, {"option": option})
+    _fill_policy(problem, choice, cols, _Budget(problem.p_max_w))
+    return _finish("all_direct", problem, choice, t0, {"policy": policy})
 
 
-def all_key(problem: Problem, key: str = "key", direct: str = "direct") -> Solution:
-    """Key option for everyone (cheapest first), then upgrades to direct (cheapest first)."""
+def all_key(problem: Problem, policy: str = "all_key", upgrade_policy: str = "all_direct") -> Solution:
+    """Key option for everyone (cheapest first), then upgrades to the ``upgrade_policy``
+    option where it has higher quality (cheapest extra power first)."""
     t0 = time.perf_counter()
-    kk = problem.option_index(key)
-    kd = problem.option_index(direct)
+    key = problem.policy(policy)
+    up = problem.policy(upgrade_policy)
     choice = np.full(problem.n_users, -1, dtype=np.int64)
     budget = _Budget(problem.p_max_w)
-    _fill_option(problem, choice, kk, budget)
-    ok_d = problem.feasible_mask()[:, kd]
-    cand = np.flatnonzero((choice == kk) & ok_d & (problem.quality[:, kd] > problem.quality[:, kk]))
-    dp = problem.power_w[cand, kd] - problem.power_w[cand, kk]
-    order = np.lexsort((cand, dp))
+    _fill_policy(problem, choice, key, budget)
+    cand = np.flatnonzero((choice >= 0) & (up >= 0))
+    kc, uc = choice[cand], up[cand]
+    ok = problem.feasible_mask()[cand, uc] & (problem.quality[cand, uc] > problem.quality[cand, kc])
+    cand, kc, uc = cand[ok], kc[ok], uc[ok]
+    new_p, old_p = problem.power_w[cand, uc], problem.power_w[cand, kc]
+    order = np.lexsort((cand, new_p - old_p))
     n_up = 0
     for m in order.tolist():
-        u = int(cand[m])
-        extra = float(problem.power_w[u, kd])
-        old = float(problem.power_w[u, kk])
-        if budget.try_take(extra, old):
-            choice[u] = kd
+        if budget.try_take(float(new_p[m]), float(old_p[m])):
+            choice[cand[m]] = uc[m]
             n_up += 1
-    return _finish("all_key", problem, choice, t0, {"n_upgrades": n_up})
+    return _finish("all_key", problem, choice, t0, {"policy": policy, "upgrade_policy": upgrade_policy,
+                                                     "n_upgrades": n_up})

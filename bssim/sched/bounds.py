@@ -1,28 +1,33 @@
 """Bounds that say how far a grid solution can be from the true (continuous-power) optimum.
 
 Notation: OPT(P, B) = optimum of the problem with option powers P and budget B (the MIP);
-the DP on G steps solves exactly OPT(ceil(P/Δ)·Δ, P_max), Δ = P_max / G.
+the DP with power quantum Δ (:mod:`bssim.sched.quantum`: Δ = P_max / G, a fixed Δ, or the
+automatic one) and capacity C = floor(P_max / Δ) solves exactly OPT(ceil(P/Δ)·Δ, C·Δ).
+Every bound below takes the same ``grid`` / ``quantum_w`` arguments as the DP and resolves
+the same Δ.
 
 1. Sandwich (exact). For every option with P > 0, P <= ceil(P/Δ)·Δ < P + Δ (zero powers
    cost 0 steps and lose nothing). Raising powers can only lower the optimum, so
 
        OPT(P⁺, P_max) <= DP <= OPT(P, P_max),      P⁺ = P + Δ·[P > 0]
 
-   (the left inequality because DP's rounded powers are <= P⁺, the right because every grid
-   solution is feasible in watts). :func:`inflated_problem` builds P⁺.
+   (the left inequality because DP's rounded powers are <= P⁺ and an integer sum of steps
+   <= P_max / Δ is <= C, the right because every grid solution is feasible in watts).
+   :func:`inflated_problem` builds P⁺.
 
 2. Reduced budget (a priori, cheap). Let s_max be the largest number of users that can be
    served together with positive power within P_max (take the users' cheapest positive
    powers in increasing order; :func:`max_served`). Any solution feasible for budget
    P_max - s_max·Δ serves at most s_max positive-power users, each rounding up by < Δ, so its
-   rounded cost is <= P_max: it is a grid solution. Hence
+   rounded cost is < P_max, i.e. <= C steps: it is a grid solution. Hence
 
        DP >= OPT(P, P_max - s_max·Δ),
 
-   i.e. the grid costs at most the quality that s_max·Δ = s_max·P_max/G watts can buy. The
-   relative budget loss is s_max / G: a grid much finer than the number of served users is
-   needed (G >= 1000·s_max for a 0.1 % budget loss). When s_max >= G the bound is void, and
-   indeed each served user then costs >= 1 step, so at most G users can be served.
+   i.e. the grid costs at most the quality that s_max·Δ watts can buy (s_max·P_max/G on the
+   seed's grid). The relative budget loss is s_max·Δ / P_max: a step much finer than the
+   served users' powers is needed (G >= 1000·s_max for a 0.1 % budget loss). When
+   s_max >= C the bound is void, and indeed each served user then costs >= 1 step, so at
+   most C users can be served (the quantizer warns).
 
 3. A posteriori certificate (no MIP needed): the Lagrangian / LP bound
    UB(λ) = λ·P_max + Σ_n max(0, max_k (q_nk - λ·P_nk)) >= OPT(P, P_max) for every λ >= 0;
@@ -34,35 +39,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from .problem import Problem, _check_grid
+from .problem import Problem, max_served
+from .quantum import quantize
 
 
-def inflated_problem(problem: Problem, grid: int) -> Problem:
-    """The problem with every positive power raised by one grid step Δ = P_max / G."""
-    grid = _check_grid(grid)
-    delta = problem.p_max_w / grid
+def inflated_problem(problem: Problem, grid: int | None = None, quantum_w: float | None = None,
+                     **options) -> Problem:
+    """The problem with every positive power raised by one step Δ (the DP's Δ for the same
+    ``grid`` / ``quantum_w`` / ``options``). See bound 1."""
+    delta = quantize(problem, grid, quantum_w, **options).quantum_w
     P = problem.power_w
     Pp = np.where(np.isfinite(P) & (P > 0), P + delta, P)
-    return Problem(Pp, problem.quality, problem.p_max_w, problem.option_names)
+    return Problem(Pp, problem.quality, problem.p_max_w, problem.option_names, problem.policies)
 
 
-def max_served(problem: Problem) -> int:
-    """Largest number of users servable together with positive-power options within P_max."""
-    P = np.where(problem.feasible_mask() & (problem.power_w > 0), problem.power_w, np.inf)
-    if P.size == 0:
-        return 0
-    cheapest = np.sort(P.min(axis=1))
-    cheapest = cheapest[np.isfinite(cheapest)]
-    if cheapest.size == 0:
-        return 0
-    csum = np.cumsum(cheapest)
-    return int(np.searchsorted(csum, problem.p_max_w * (1 + 1e-12), side="right"))
-
-
-def reduced_budget(problem: Problem, grid: int) -> float:
+def reduced_budget(problem: Problem, grid: int | None = None, quantum_w: float | None = None,
+                   **options) -> float:
     """P_max - s_max·Δ (clipped at 0): DP >= OPT(P, this budget). See bound 2."""
-    grid = _check_grid(grid)
-    return max(0.0, problem.p_max_w - max_served(problem) * problem.p_max_w / grid)
+    delta = quantize(problem, grid, quantum_w, **options).quantum_w
+    return max(0.0, problem.p_max_w - max_served(problem) * delta)
 
 
 def lagrangian_upper_bound(problem: Problem, iterations: int = 100) -> float:

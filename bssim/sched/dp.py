@@ -1,14 +1,25 @@
 """The seed's dynamic programme over a discretised power grid (seed 000, section IV),
 generalised to K options per user (multiple-choice knapsack).
 
-Grid: Δ = P_max / G, option cost c_nk = ceil(P_nk / Δ) steps (:func:`integer_costs`, exact),
-qualities as integers q_nk = round(quality · s) (:func:`integer_qualities`). With F_n[p] the
-best total integer quality of users 1..n using at most p steps,
+Integer model (:mod:`bssim.sched.quantum`): option cost c_nk = ceil(P_nk / Δ) steps, exact,
+capacity C steps, with Δ = P_max / G (``grid=G``, C = G), a fixed Δ in watts
+(``quantum_w``, C = floor(P_max / Δ)) or, by default, an automatic Δ derived from the
+option powers and independent of P_max. Qualities as integers q_nk = round(quality · s)
+(:func:`integer_qualities`). With F_n[p] the best total integer quality of users 1..n
+using at most p steps,
 
     F_n[p] = max( F_{n-1}[p],  max_k F_{n-1}[p - c_nk] + q_nk )        (p >= c_nk)
 
-and the answer F_N[G]; back-tracking from p = G recovers each user's choice. Because costs
-round up and are exact, sum c <= G implies sum P <= P_max in watts.
+and the answer F_N[C]; back-tracking from p = C recovers each user's choice. Because costs
+round up and C·Δ <= P_max, Σ c <= C implies Σ P <= P_max in watts.
+
+Never worse than greedy (``fallback=True``, default): rounding every served user's power up
+to whole steps wastes up to one step each, so the grid optimum can lose a user (or an
+upgrade) that the quality-per-watt greedy, working on continuous watts, still fits. After
+the DP (and ``polish``), greedy is run and its choice returned if its real objective is
+higher (``info["fallback"] = "greedy"``). ``info["int_objective"]`` (the integer optimum,
+what CP-SAT reproduces) and ``info["grid_objective"]`` (float objective of the pure DP
+choice) always describe the grid solution.
 
 Speed and memory (all exact, nothing approximated):
 
@@ -18,17 +29,15 @@ Speed and memory (all exact, nothing approximated):
   the remaining "core" users (often tens out of thousands) with the remaining capacity. If
   the bound shows the greedy grid solution is already optimal, no DP is needed at all.
   ``reduce=False`` runs the plain DP below over all users.
-
 * numpy over p, a Python loop over users only: per option one shifted add into a scratch
-  buffer, one comparison, one masked copy (candidates are built from F_{n-1} before F is
-  updated in place, so an option is never used twice).
+  buffer, one comparison, one masked copy, all reading a copy of F_{n-1}'s window (so an
+  option is never used twice); three scratch rows whatever K.
+* F is int32 when the integer qualities of the DP's users sum below 2^31, else int64.
 * dominated options are dropped (another option of the same user costs no more steps and
   gives at least the same integer quality); users with no usable option are skipped.
 * only a window of p is computed at stage n: F_n is constant for p >= S_n (S_n = sum of the
-  users' largest costs so far), and back-tracking from G only reads p >= G - R_n (R_n = sum
-  of the largest costs of the users still to come). This saves up to half of the work and
-  of the table when the users' largest costs add up to about 2G, little when they add up to
-  much more than G (the benchmark's instances: ~4 % saved).
+  users' largest costs so far), and back-tracking from C only reads p >= C - R_n (R_n = sum
+  of the largest costs of the users still to come).
 * back-tracking table: one int8 per window cell (0 = not served, j + 1 = j-th kept option).
   When the table would exceed ``max_table_bytes`` the users are split into blocks, F is
   snapshot at each block start during the forward pass, and each block's table is
@@ -46,319 +55,435 @@ import time
 
 import numpy as np
 
-from .baselines import upgrade_pass
-from .problem import Problem, Solution, _check_grid, evaluate, integer_costs, integer_qualities
+from .baselines import greedy, upgrade_pass
+from .problem import Problem, Solution, evaluate, integer_qualities
 from .problem import quality_scale as _quality_scale
+from .quantum import DEFAULT_MAX_CAPACITY, quantize
 
 #: Default cap on the back-tracking table (bytes) before checkpointing kicks in.
 DEFAULT_MAX_TABLE_BYTES = 128 * 2**20
 
+#: Most options per user the int8 back-tracking codes can hold.
+MAX_OPTIONS = 126
 
-def _reduce(costs: np.ndarray, qint: np.ndarray, avail: np.ndarray, grid: int, iterations: int = 60):
-    """Exact problem reduction by Lagrangian bounds (variable fixing, as in core knapsack
-    algorithms). Returns (avail', fixed, capacity, info).
+#: Default cap on the DP's working capacity (steps after the reduction); ~13-25 bytes each.
+DEFAULT_MAX_DP_STEPS = 2**25
 
-    UB(λ) = λ·G + Σ_n max(0, max_k (q_nk - λ·c_nk)) bounds the integer optimum for any
-    λ >= 0; λ is set by bisection. LB = value of a feasible grid solution (the Lagrangian
-    solution at the feasible end of the bracket, then filled greedily by quality per step).
-    If fixing "user n takes option k" (or "user n is not served") gives a bound
-    UB - max(0, best_n) + (q_nk - λ·c_nk) < LB (with a float safety margin), no optimal
-    solution makes that choice and the option is removed. Users left with a single possible
-    choice are fixed (``fixed[n]`` = k, or -1) and their steps taken from the capacity;
-    the rest (``fixed[n] = -2``) go to the DP. Every optimal solution survives, so the DP on
-    the reduced problem finds the same optimum value. If UB < LB + 1 the greedy solution is
-    itself optimal (integer objective) and every user is fixed to it."""
-    n, k = costs.shape
-    rows = np.arange(n)
-    cf = np.where(avail, costs, 0).astype(np.float64)
-    qf = np.where(avail, qint, 0).astype(np.float64)
-    neg = np.where(avail, 0.0, -np.inf)
+#: Users in the sub-core DP that improves the reduction's lower bound (:func:`_improve_lb`).
+SUBCORE_USERS = 64
+
+
+# ---------------------------------------------------------------- exact reduction
+
+
+def _lagrange(cf: np.ndarray, qf: np.ndarray, neg: np.ndarray, capacity: int, iterations: int):
+    """Bisection on λ of UB(λ) = λ·C + Σ_n max(0, max_k (q_nk - λ·c_nk)).
+
+    Returns (best, best_lam, feas): the evaluation with the smallest bound and its λ, and the
+    evaluation at the feasible end of the bracket (its Lagrangian choice fits in C). An
+    evaluation is (UB, slack, reduced values, best reduced value per user, argmax, taken)."""
+    rows = np.arange(cf.shape[0])
 
     def ev(lam: float):
         red = (qf - lam * cf) + neg
         j = red.argmax(axis=1)
         b = red[rows, j]
         take = b > 0
-        return lam * grid + float(b[take].sum()), grid - float(cf[rows, j][take].sum()), red, b, j, take
+        return lam * capacity + float(b[take].sum()), capacity - float(cf[rows, j][take].sum()), red, b, j, take
 
-    pos = avail & (costs > 0)
+    pos = (neg == 0) & (cf > 0)
     lam_hi = float((qf[pos] / cf[pos]).max()) * (1 + 1e-9) if pos.any() else 0.0
     lam_lo = 0.0
-    best = ev(0.0)
-    best_lam = 0.0
-    feas = best if best[1] >= 0 else ev(lam_hi)
-    if best[1] < 0:
-        hi_eval = feas
-        if hi_eval[0] < best[0]:
-            best, best_lam = hi_eval, lam_hi
-        for _ in range(iterations):
-            mid = 0.5 * (lam_lo + lam_hi)
-            e = ev(mid)
-            if e[0] < best[0]:
-                best, best_lam = e, mid
-            if e[1] < 0:
-                lam_lo = mid
-            else:
-                lam_hi, feas = mid, e
-            if lam_hi - lam_lo <= 1e-12 * lam_hi:
-                break
-    # feasible solution (Lagrangian choice at the feasible end), then greedy fill by q per step
-    _, slack, _, _, jf, takef = feas
-    cur = np.where(takef, jf, -1)
-    cur_q = np.where(takef, qint[rows, jf], 0)
-    cur_c = np.where(takef, costs[rows, jf], 0)
-    rem = grid - int(cur_c.sum())
+    best, best_lam = ev(0.0), 0.0
+    if best[1] >= 0:
+        return best, best_lam, best
+    feas = ev(lam_hi)
+    if feas[0] < best[0]:
+        best, best_lam = feas, lam_hi
+    for _ in range(iterations):
+        mid = 0.5 * (lam_lo + lam_hi)
+        e = ev(mid)
+        if e[0] < best[0]:
+            best, best_lam = e, mid
+        if e[1] < 0:
+            lam_lo = mid
+        else:
+            lam_hi, feas = mid, e
+        if lam_hi - lam_lo <= 1e-12 * lam_hi:
+            break
+    return best, best_lam, feas
+
+
+def _greedy_fill(costs, qint, avail, cur, capacity: int):
+    """Lower bound: fill the Lagrangian choice ``cur`` greedily by integer quality per step
+    (moves to better options of the same user, in decreasing efficiency, while they fit).
+    Returns (choice, chosen costs, lb)."""
+    rows = np.arange(costs.shape[0])
+    served = cur >= 0
+    cur = cur.copy()
+    cur_q = np.where(served, qint[rows, np.maximum(cur, 0)], 0)
+    cur_c = np.where(served, costs[rows, np.maximum(cur, 0)], 0)
+    rem = capacity - int(cur_c.sum())
     nn, kk = np.nonzero(avail & (qint > cur_q[:, None]))
     dc = costs[nn, kk] - cur_c[nn]
     sel = dc <= rem
     nn, kk, dc = nn[sel], kk[sel], dc[sel]
     dq = (qint[nn, kk] - cur_q[nn]).astype(np.float64)
     eff = np.where(dc > 0, dq / np.maximum(dc, 1), np.inf)
-    for m in np.lexsort((kk, nn, -eff)).tolist():
-        if rem <= 0 and dc[m] > 0:
+    order = np.lexsort((kk, nn, -eff))
+    cq, cc, ch = cur_q.tolist(), cur_c.tolist(), cur.tolist()
+    for u, j, q, c in zip(nn[order].tolist(), kk[order].tolist(), qint[nn, kk][order].tolist(),
+                          costs[nn, kk][order].tolist()):
+        if q <= cq[u]:
             continue
-        u, j = int(nn[m]), int(kk[m])
-        if qint[u, j] <= cur_q[u]:
-            continue
-        d = int(costs[u, j] - cur_c[u])
+        d = c - cc[u]
         if d <= rem:
             rem -= d
-            cur[u], cur_q[u], cur_c[u] = j, qint[u, j], costs[u, j]
-    lb = int(cur_q.sum())
-    ub_val, _, red, b, _, _ = best
-    err = 1e-11 * (abs(ub_val) + best_lam * grid) + 1e-6  # float rounding of UB, generous
-    if ub_val + err < lb + 1:
-        # the integer optimum is <= UB < LB + 1: the greedy solution is already optimal
-        fixed = cur.astype(np.int64)
-        info = {"reduced": True, "proven_by_bound": True, "lagrange_ub": ub_val, "lagrange_lb": lb,
-                "n_core": 0, "n_fixed_served": int((fixed >= 0).sum())}
-        return np.zeros_like(avail), fixed, grid - int(cur_c.sum()), info
-    margin = err + 1.0
-    bpos = np.maximum(b, 0.0)
-    base = ub_val - bpos  # bound with user n's term removed
-    keep = avail & ((base[:, None] + red) >= lb - margin)
-    none_ok = base >= lb - margin
+            ch[u], cq[u], cc[u] = j, q, c
+    cur, cur_q, cur_c = np.array(ch, dtype=np.int64), np.array(cq, dtype=np.int64), np.array(cc, dtype=np.int64)
+    return cur, cur_c, int(cur_q.sum())
+
+
+def _reduce(costs: np.ndarray, qint: np.ndarray, avail: np.ndarray, capacity: int, iterations: int = 60):
+    """Exact problem reduction by Lagrangian bounds (variable fixing, as in core knapsack
+    algorithms). Returns (avail', fixed, must_serve, capacity', info).
+
+    UB(λ) bounds the integer optimum for any λ >= 0 (:func:`_lagrange`); LB is the value of
+    a feasible grid solution (:func:`_greedy_fill`, then :func:`_improve_lb`). If fixing
+    "user n takes option k" (or "user n is not served") gives a bound
+    UB - max(0, best_n) + (q_nk - λ·c_nk) < LB (with a float safety margin), no optimal
+    solution makes that choice and the option is removed. Users left with a single possible
+    choice are fixed (``fixed[n]`` = k, or -1) and their steps taken from the capacity; the
+    rest (``fixed[n] = -2``) go to the DP, ``must_serve`` where "not served" was removed.
+    Every optimal solution survives, so the DP on the reduced problem finds the same optimum
+    value. If UB < LB + 1 the feasible solution is itself optimal and every user is fixed."""
+    cf = np.where(avail, costs, 0).astype(np.float64)
+    qf = np.where(avail, qint, 0).astype(np.float64)
+    best, best_lam, feas = _lagrange(cf, qf, np.where(avail, 0.0, -np.inf), capacity, iterations)
+    lagr = np.where(feas[5], feas[4], -1)  # the Lagrangian choice at the feasible end: fits in C
+    cur, cur_c, lb = _greedy_fill(costs, qint, avail, lagr, capacity)
+    ub, _, red, b, _, _ = best
+    err = 1e-11 * (abs(ub) + best_lam * capacity) + 1e-6  # float rounding of UB, generous
+    info = {"reduced": True, "proven_by_bound": False, "lagrange_ub": ub, "lagrange_lb0": lb}
+    base = ub - np.maximum(b, 0.0)  # bound with user n's term removed
+    for attempt in range(2):
+        info["lagrange_lb"] = lb
+        if ub + err < lb + 1:  # integer optimum <= UB < LB + 1: the feasible solution is optimal
+            info.update(proven_by_bound=True, n_core=0, n_fixed_served=int((cur >= 0).sum()))
+            return np.zeros_like(avail), cur, np.zeros(len(cur), bool), capacity - int(cur_c.sum()), info
+        keep = avail & ((base[:, None] + red) >= lb - err - 1.0)
+        none_ok = base >= lb - err - 1.0
+        n_keep = keep.sum(axis=1)
+        core = (n_keep >= 2) | ((n_keep == 1) & none_ok)
+        if attempt or core.sum() <= SUBCORE_USERS:
+            break
+        # regret: how much the bound drops if user n makes its second-best choice (0 = none)
+        top2 = -np.partition(-np.concatenate([np.zeros((len(b), 1)), red], axis=1), 1, axis=1)[:, :2]
+        regret = np.where(core, top2[:, 0] - top2[:, 1], np.inf)
+        cur, cur_c, lb = _improve_lb(costs, qint, keep, ~none_ok, lagr, (cur, cur_c, lb), capacity, regret)
+    info["lb_choice"] = cur  # popped by _solve_integer: the best feasible solution found
+    return _fix(costs, avail, keep, none_ok, capacity, info)
+
+
+def _improve_lb(costs, qint, keep, must, base, cur, capacity: int, regret: np.ndarray):
+    """A better feasible solution: the DP on the ``SUBCORE_USERS`` users of smallest regret
+    (those whose choice the Lagrangian leaves open; their options limited to ``keep``), all
+    others kept at ``base`` (the feasible Lagrangian choice). ``cur`` = (choice, chosen
+    costs, value); returns the better of the two in that form."""
+    n = costs.shape[0]
+    rows = np.arange(n)
+    sub = np.argsort(regret, kind="stable")[:SUBCORE_USERS]
+    rest = np.ones(n, dtype=bool)
+    rest[sub] = False
+    served = rest & (base >= 0)
+    cap = capacity - int(costs[rows[served], base[served]].sum())
+    rest_q = int(qint[rows[served], base[served]].sum())
+    try:
+        value, active, picks, _ = _dp_users(costs[sub], qint[sub], keep[sub], must[sub], cap,
+                                            DEFAULT_MAX_TABLE_BYTES, DEFAULT_MAX_DP_STEPS)
+    except _TooLarge:
+        return cur
+    if rest_q + value <= cur[2]:
+        return cur
+    new = np.where(rest, base, -1)
+    new[sub[active]] = picks
+    new_c = np.where(new >= 0, costs[rows, np.maximum(new, 0)], 0)
+    return new, new_c, rest_q + value
+
+
+def _fix(costs, avail, keep, none_ok, capacity: int, info: dict):
+    """Fix the users left with one choice by the reduction's ``keep`` / ``none_ok`` masks.
+    Returns (keep of the core users, fixed, must_serve, remaining capacity, info)."""
+    n = costs.shape[0]
     fixed = np.full(n, -2, dtype=np.int64)
     n_keep = keep.sum(axis=1)
-    fixed[(n_keep == 0)] = -1
+    fixed[n_keep == 0] = -1
     single = (n_keep == 1) & ~none_ok
     fixed[single] = keep[single].argmax(axis=1)
-    cap = grid - int(costs[single, fixed[single]].sum())
+    cap = capacity - int(costs[single, fixed[single]].sum())
     if cap < 0:  # cannot happen with a valid bound; fall back to no reduction
-        return avail, np.full(n, -2, dtype=np.int64), grid, {"reduced": False}
-    keep[fixed != -2] = False
-    info = {"reduced": True, "proven_by_bound": False, "lagrange_ub": ub_val, "lagrange_lb": lb, "n_core": int((fixed == -2).sum()),
-            "n_fixed_served": int(single.sum())}
-    return keep, fixed, cap, info
+        return avail, np.full(n, -2, dtype=np.int64), np.zeros(n, bool), capacity, {"reduced": False}
+    keep = keep & (fixed == -2)[:, None]
+    info.update(n_core=int((fixed == -2).sum()), n_fixed_served=int(single.sum()))
+    return keep, fixed, (fixed == -2) & ~none_ok, cap, info
 
 
-def _user_options(costs: np.ndarray, qint: np.ndarray, avail: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int, int]]]]:
-    """Active users and, for each, its non-dominated options as (cost, int quality, k)."""
-    n, k = costs.shape
-    if k > 1:
-        keep = avail.copy()
-        for a in range(k):
-            for b in range(k):
-                if a == b:
-                    continue
-                # option b is dominated by option a
-                dom = (
-                    avail[:, a]
-                    & avail[:, b]
-                    & (costs[:, a] <= costs[:, b])
-                    & (qint[:, a] >= qint[:, b])
-                    & ((costs[:, a] < costs[:, b]) | (qint[:, a] > qint[:, b]) | (a < b))
-                )
-                keep[:, b] &= ~dom
-        avail = keep
+class _TooLarge(Exception):
+    """The DP's working capacity exceeds ``max_dp_steps``."""
+
+
+def _dp_users(costs, qint, avail, must, capacity: int, max_table_bytes: int, max_dp_steps: int):
+    """The DP over these users (rows), options ``avail``. A ``must`` user (one that every
+    optimal solution serves) has its cheapest cost taken from the capacity up front and its
+    costs lowered by it: same optimum (not serving it stays feasible, and is never better),
+    a much smaller capacity. Returns (optimum, active rows, their picks, info); raises
+    :class:`_TooLarge` if the DP would need more than ``max_dp_steps`` steps."""
+    big = np.iinfo(np.int64).max
+    shift = np.where(must & avail.any(axis=1), np.where(avail, costs, big).min(axis=1), 0)
+    cap = capacity - int(shift.sum())
+    if cap < 0:  # the must-serve users do not all fit: plain DP
+        shift[:], cap = 0, capacity
+    costs = costs - shift[:, None]
+    active, opts = _user_options(costs, qint, avail & (costs <= cap))
+    if not opts:
+        return 0, active, [], {"dp_capacity": cap}
+    if min(cap, sum(max(o[0] for o in ol) for ol in opts)) > max_dp_steps:
+        raise _TooLarge(cap)
+    value, picks, info = _run_dp(opts, cap, max_table_bytes)
+    info["dp_capacity"] = cap
+    return value, active, picks, info
+
+
+# ---------------------------------------------------------------- the DP proper
+
+
+def _user_options(costs: np.ndarray, qint: np.ndarray, avail: np.ndarray):
+    """Active users and, for each, its non-dominated options as (cost, int quality, k).
+
+    Option b is dominated by option a of the same user when a costs no more and gives at
+    least the same quality (strictly better in one, or identical with a < b)."""
+    k = costs.shape[1]
     active = np.flatnonzero(avail.any(axis=1))
-    c_l = costs[active].tolist()
-    q_l = qint[active].tolist()
-    a_l = avail[active].tolist()
-    opts = [
-        [(c[j], q[j], j) for j in range(k) if a[j]]
-        for c, q, a in zip(c_l, q_l, a_l)
-    ]
+    c, q, a = costs[active], qint[active], avail[active]
+    if k > 1:
+        lower = np.arange(k)[:, None] < np.arange(k)[None, :]  # [a, b]: a < b
+        keep = a.copy()
+        for s0 in range(0, len(active), 2048):  # chunks bound the (n, K, K) temporaries
+            cc, qq, aa = c[s0 : s0 + 2048], q[s0 : s0 + 2048], a[s0 : s0 + 2048]
+            ca, cb = cc[:, :, None], cc[:, None, :]
+            qa, qb = qq[:, :, None], qq[:, None, :]
+            dom = aa[:, :, None] & aa[:, None, :] & (ca <= cb) & (qa >= qb) & ((ca < cb) | (qa > qb) | lower)
+            keep[s0 : s0 + 2048] &= ~dom.any(axis=1)
+        a = keep
+    c_l, q_l, a_l = c.tolist(), q.tolist(), a.tolist()
+    opts = [[(ci[j], qi[j], j) for j in range(k) if ai[j]] for ci, qi, ai in zip(c_l, q_l, a_l)]
     return active, opts
 
 
-def _windows(opts: list[list[tuple[int, int, int]]], grid: int) -> tuple[np.ndarray, np.ndarray]:
+def _windows(opts: list[list[tuple[int, int, int]]], capacity: int) -> tuple[np.ndarray, np.ndarray]:
     """Per stage i: [lo_i, hi_i], the range of p whose F_i values are needed."""
     cmax = np.array([max(o[0] for o in ol) for ol in opts], dtype=np.int64)
-    s = np.minimum(np.cumsum(cmax), grid)
+    s = np.minimum(np.cumsum(cmax), capacity)
     r = np.concatenate([np.cumsum(cmax[::-1])[::-1][1:], [0]]) if cmax.size else cmax
     hi = s
-    lo = np.minimum(np.maximum(0, grid - r), hi)
+    lo = np.minimum(np.maximum(0, capacity - r), hi)
     return lo, hi
 
 
-def _forward(F, lo, hi, opts, start, stop, hi_prev, table, offsets, bufs, mask):
-    """Run stages start..stop-1 in place on F; write back-tracking rows when table is given."""
-    add, greater, copyto = np.add, np.greater, np.copyto
+class _Scratch:
+    """The DP's rows: F, a copy of F_{n-1}'s window, one candidate buffer, one mask."""
+
+    def __init__(self, capacity: int, dtype) -> None:
+        self.F = np.zeros(capacity + 1, dtype=dtype)
+        self.prev = np.empty(capacity + 1, dtype=dtype)
+        self.buf = np.empty(capacity + 1, dtype=dtype)
+        self.mask = np.empty(capacity + 1, dtype=np.bool_)
+
+
+def _stage(s: _Scratch, l: int, h: int, opts, row) -> None:
+    """One user: F[p] = max(F[p], F_old[p - c] + q) on [l, h]; codes into ``row`` if given."""
+    F, add, greater, copyto = s.F, np.add, np.greater, np.copyto
+    if row is not None:
+        row[:] = 0
+    if len(opts) == 1:  # one candidate, built before F changes: no copy needed
+        src, base = F, 0
+    else:
+        base = max(0, l - max(o[0] for o in opts))
+        src = s.prev[: h + 1 - base]
+        copyto(src, F[base : h + 1])
+    for j, (c, q, _k) in enumerate(opts):
+        a = l if l > c else c
+        if a > h:
+            continue
+        buf = s.buf[: h + 1 - a]
+        add(src[a - c - base : h + 1 - c - base], q, out=buf)
+        cur = F[a : h + 1]
+        m = s.mask[: h + 1 - a]
+        greater(buf, cur, out=m)
+        copyto(cur, buf, where=m)
+        if row is not None:
+            copyto(row[a - l :], np.int8(j + 1), where=m)
+
+
+def _forward(s: _Scratch, lo, hi, opts, start: int, stop: int, hi_prev: int, table, offsets) -> int:
+    """Run stages start..stop-1 in place on s.F; write back-tracking rows when table is given."""
+    F = s.F
     for i in range(start, stop):
-        l = lo[i]
-        h = hi[i]
+        l, h = lo[i], hi[i]
         if h > hi_prev:  # F_{i-1} is constant above hi_prev: extend it before reading
             F[hi_prev + 1 : h + 1] = F[hi_prev]
         hi_prev = h
-        cands = []
-        for j, (c, q, _k) in enumerate(opts[i]):
-            a = l if l > c else c
-            if a > h:
-                continue
-            buf = bufs[j][: h + 1 - a]
-            add(F[a - c : h + 1 - c], q, out=buf)
-            cands.append((a, buf, j + 1))
-        if table is None:
-            for a, buf, _code in cands:
-                cur = F[a : h + 1]
-                m = mask[: h + 1 - a]
-                greater(buf, cur, out=m)
-                copyto(cur, buf, where=m)
-            continue
-        off = offsets[i]
-        row = table[off : off + h - l + 1]
-        row_ready = False
-        for a, buf, code in cands:
-            cur = F[a : h + 1]
-            if not row_ready:
-                row_ready = True
-                if code == 1:  # write the comparison straight into the row (0/1 = code)
-                    if a > l:
-                        row[: a - l] = 0
-                    rv = row[a - l :].view(np.bool_)
-                    greater(buf, cur, out=rv)
-                    copyto(cur, buf, where=rv)
-                    continue
-                row[:] = 0
-            m = mask[: h + 1 - a]
-            greater(buf, cur, out=m)
-            copyto(cur, buf, where=m)
-            copyto(row[a - l :], np.int8(code), where=m)
-        if not row_ready:
-            row[:] = 0
+        row = None if table is None else table[offsets[i] : offsets[i] + h - l + 1]
+        _stage(s, l, h, opts[i], row)
     return hi_prev
+
+
+def _blocks(widths: np.ndarray, max_table_bytes: int):
+    """Split the stages into blocks whose tables fit in max_table_bytes (>= 1 stage each).
+    Returns (block bounds, per-stage offsets within its block's table, largest table)."""
+    starts, acc = [0], 0
+    for i, w in enumerate(widths.tolist()):
+        if acc + w > max_table_bytes and i > starts[-1]:
+            starts.append(i)
+            acc = 0
+        acc += w
+    bounds = starts + [len(widths)]
+    offsets = np.zeros(len(widths), dtype=np.int64)
+    for s0, s1 in zip(bounds[:-1], bounds[1:]):
+        offsets[s0:s1] = np.concatenate([[0], np.cumsum(widths[s0 : s1 - 1])])
+    max_block = max(int(widths[s0:s1].sum()) for s0, s1 in zip(bounds[:-1], bounds[1:]))
+    return bounds, offsets.tolist(), max_block
+
+
+def _run_dp(opts, capacity: int, max_table_bytes: int):
+    """Forward pass and back-tracking over the active users' options.
+
+    Returns (integer optimum, picked option per active user (-1 = none), info)."""
+    lo, hi = _windows(opts, capacity)
+    widths = hi - lo + 1
+    bounds, offsets, max_block = _blocks(widths, max_table_bytes)
+    n_blocks = len(bounds) - 1
+    qsum = sum(max(o[1] for o in ol) for ol in opts)
+    s = _Scratch(capacity, np.int32 if qsum < 2**31 - 1 else np.int64)
+    table = np.empty(max_block, dtype=np.int8)
+    lo_l, hi_l = lo.tolist(), hi.tolist()
+    snaps: list[tuple[np.ndarray, int]] = []
+    hi_prev = 0
+    for b in range(n_blocks):
+        last = b == n_blocks - 1
+        if not last:
+            snaps.append((s.F.copy(), hi_prev))
+        hi_prev = _forward(s, lo_l, hi_l, opts, bounds[b], bounds[b + 1], hi_prev, table if last else None, offsets)
+    p = hi_l[-1]
+    value = int(s.F[p])
+    picks = [-1] * len(opts)
+    for b in range(n_blocks - 1, -1, -1):
+        s0, s1 = bounds[b], bounds[b + 1]
+        if b != n_blocks - 1:
+            F_snap, hp = snaps[b]
+            s.F[:] = F_snap
+            _forward(s, lo_l, hi_l, opts, s0, s1, hp, table, offsets)
+        for i in range(s1 - 1, s0 - 1, -1):
+            p = min(p, hi_l[i])
+            code = int(table[offsets[i] + p - lo_l[i]])
+            if code:
+                c, _q, k = opts[i][code - 1]
+                picks[i] = k
+                p -= c
+    info = {"n_blocks": n_blocks, "table_bytes": int(max_block), "window_cells": int(widths.sum()),
+            "dp_dtype": np.dtype(s.F.dtype).name}
+    return value, picks, info
+
+
+def _solve_integer(costs: np.ndarray, qint: np.ndarray, capacity: int, reduce: bool,
+                   max_table_bytes: int, max_dp_steps: int):
+    """Optimal choice of the integer model max Σq s.t. Σc <= C (reduction, then the DP).
+
+    Returns (choice, integer optimum, info). If the DP over the core users would need more
+    than ``max_dp_steps`` steps, the reduction's best feasible solution is returned instead
+    (``info["status"] = "FEASIBLE"``, with a warning); without the reduction, a ValueError."""
+    n_users = costs.shape[0]
+    choice = np.full(n_users, -1, dtype=np.int64)
+    avail = (costs >= 0) & (qint > 0)
+    must = np.zeros(n_users, dtype=bool)
+    info: dict = {"status": "OPTIMAL"}
+    cap, offset, lb_choice = capacity, 0, None
+    if reduce and avail.any():
+        avail, fixed, must, cap, rinfo = _reduce(costs, qint, avail, capacity)
+        lb_choice = rinfo.pop("lb_choice", None)
+        info.update(rinfo)
+        served = fixed >= 0
+        choice[served] = fixed[served]
+        offset = int(qint[served, fixed[served]].sum())
+    try:
+        value, active, picks, dinfo = _dp_users(costs, qint, avail, must, cap, max_table_bytes, max_dp_steps)
+    except _TooLarge as e:
+        msg = (f"the DP would need {e.args[0]} steps (max_dp_steps = {max_dp_steps}); use a coarser "
+               f"quantum_w or grid")
+        if lb_choice is None:
+            raise ValueError(msg + (" or reduce=True" if not reduce else "")) from None
+        served = lb_choice >= 0
+        info.update(status="FEASIBLE", dp_skipped=True,
+                    dp_warning=msg + "; returned the reduction's best feasible grid solution instead")
+        return lb_choice, int(qint[served, lb_choice[served]].sum()), info
+    choice[active] = picks
+    info.update(dinfo, n_active_users=len(active))
+    return choice, offset + value, info
+
+
+# ---------------------------------------------------------------- entry point
 
 
 def solve_dp(
     problem: Problem,
-    grid: int = 1000,
+    grid: int | None = None,
     *,
+    quantum_w: float | None = None,
+    steps_per_user: float | None = None,
+    max_capacity: int = DEFAULT_MAX_CAPACITY,
     quality_scale: float | None = None,
     max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES,
+    max_dp_steps: int = DEFAULT_MAX_DP_STEPS,
     polish: bool = False,
     reduce: bool = True,
+    fallback: bool = True,
 ) -> Solution:
-    """Seed DP on a G-step power grid; see the module docstring. Always feasible in watts.
+    """The seed's DP on the integer model of :func:`~bssim.sched.quantum.quantize` (``grid``
+    G, or ``quantum_w`` Δ in W, or neither: automatic Δ); see the module docstring.
 
-    ``polish=True`` then spends the watts left unused by the grid rounding with one
-    :func:`~bssim.sched.baselines.upgrade_pass` (serve more users / upgrade options while
-    they fit in real watts); ``info["grid_objective"]`` keeps the DP's own objective and
-    ``info["int_objective"]`` its integer optimum (what CP-SAT reproduces).
-
-    ``reduce=True`` (default) first removes options that provably belong to no optimal
-    grid solution (:func:`_reduce`, exact Lagrangian variable fixing) and runs the DP on the
-    remaining "core" users with the remaining capacity; ``reduce=False`` is the plain DP over
-    all users. Both return the same optimal value (``info["int_objective"]``); with ties they
-    may pick different, equally good, choices."""
-    grid = _check_grid(grid)
-    if problem.n_options > 126:
-        raise ValueError(f"the DP supports at most 126 options per user; got {problem.n_options}")
+    ``polish=True`` spends the watts left by the rounding with one
+    :func:`~bssim.sched.baselines.upgrade_pass`. ``fallback=True`` returns greedy's choice
+    when it is better (``info["fallback"] = "greedy"``). ``reduce=False`` is the plain DP
+    over all users (same ``info["int_objective"]``; ties may pick other, equally good,
+    choices). Always feasible in watts."""
+    if problem.n_options > MAX_OPTIONS:
+        raise ValueError(f"the DP supports at most {MAX_OPTIONS} options per user; got {problem.n_options}")
     if max_table_bytes < 1:
         raise ValueError(f"max_table_bytes must be >= 1; got {max_table_bytes}")
     t0 = time.perf_counter()
+    qz = quantize(problem, grid, quantum_w, steps_per_user=steps_per_user, max_capacity=max_capacity)
     scale = _quality_scale(problem) if quality_scale is None else float(quality_scale)
-    costs = integer_costs(problem, grid)
     qint = integer_qualities(problem, scale)
-    n_users, k = costs.shape
-    choice = np.full(n_users, -1, dtype=np.int64)
-    avail = (costs >= 0) & (qint > 0)
-    info: dict = {"grid": grid, "quality_scale": scale}
-    cap = grid
-    offset = 0
-    if reduce and avail.any():
-        avail, fixed, cap, rinfo = _reduce(costs, qint, avail, grid)
-        info.update(rinfo)
-        if rinfo["reduced"]:
-            served_fixed = fixed >= 0
-            choice[served_fixed] = fixed[served_fixed]
-            offset = int(qint[served_fixed, fixed[served_fixed]].sum())
-            avail &= costs <= cap
-    active, opts = _user_options(costs, qint, avail)
-    n_act = len(opts)
-    info["n_active_users"] = n_act
-    info["dp_capacity"] = cap
-    int_obj = offset
-    if n_act:
-        grid_full, grid = grid, cap
-        lo, hi = _windows(opts, grid)
-        widths = hi - lo + 1
-        # blocks of stages whose tables fit in max_table_bytes (at least one stage each)
-        starts = [0]
-        acc = 0
-        for i, w in enumerate(widths.tolist()):
-            if acc + w > max_table_bytes and i > starts[-1]:
-                starts.append(i)
-                acc = 0
-            acc += w
-        bounds = starts + [n_act]
-        n_blocks = len(starts)
-        max_block = max(int(widths[bounds[b] : bounds[b + 1]].sum()) for b in range(n_blocks))
-        table = np.empty(max_block, dtype=np.int8)
-        offsets = np.zeros(n_act, dtype=np.int64)
-        for b in range(n_blocks):
-            s0, s1 = bounds[b], bounds[b + 1]
-            offsets[s0:s1] = np.concatenate([[0], np.cumsum(widths[s0 : s1 - 1])])
-        offsets_l = offsets.tolist()
-        lo_l = lo.tolist()
-        hi_l = hi.tolist()
-        max_opts = max(len(o) for o in opts)
-        bufs = [np.empty(grid + 1, dtype=np.int64) for _ in range(max_opts)]
-        mask = np.empty(grid + 1, dtype=np.bool_)
-        F = np.zeros(grid + 1, dtype=np.int64)
-        snaps: list[tuple[np.ndarray, int]] = []
-        hi_prev = 0
-        for b in range(n_blocks):
-            s0, s1 = bounds[b], bounds[b + 1]
-            last = b == n_blocks - 1
-            if not last:
-                snaps.append((F.copy(), hi_prev))
-            hi_prev = _forward(F, lo_l, hi_l, opts, s0, s1, hi_prev,
-                               table if last else None, offsets_l, bufs, mask)
-        p = hi_l[-1]
-        int_obj = offset + int(F[p])
-        for b in range(n_blocks - 1, -1, -1):
-            s0, s1 = bounds[b], bounds[b + 1]
-            if b != n_blocks - 1:
-                F_snap, hp = snaps[b]
-                F[:] = F_snap
-                _forward(F, lo_l, hi_l, opts, s0, s1, hp, table, offsets_l, bufs, mask)
-            for i in range(s1 - 1, s0 - 1, -1):
-                if p > hi_l[i]:
-                    p = hi_l[i]
-                code = int(table[offsets_l[i] + p - lo_l[i]])
-                if code:
-                    c, _q, kk = opts[i][code - 1]
-                    choice[active[i]] = kk
-                    p -= c
-        grid = grid_full
-        info.update(
-            n_blocks=n_blocks,
-            table_bytes=int(max_block),
-            window_cells=int(widths.sum()),
-        )
+    choice, int_obj, info = _solve_integer(qz.costs, qint, qz.capacity, reduce, max_table_bytes, max_dp_steps)
     served = choice >= 0
-    got = int(qint[served, choice[served]].sum()) if served.any() else 0
-    if got != int_obj:  # internal consistency of the back-tracking
-        raise RuntimeError(f"DP back-tracking mismatch: table optimum {int_obj}, recovered {got}")
-    used_steps = int(costs[served, choice[served]].sum()) if served.any() else 0
-    if used_steps > grid:
-        raise RuntimeError(f"DP solution uses {used_steps} > {grid} grid steps")
+    if int(qint[served, choice[served]].sum()) != int_obj:  # internal consistency of the back-tracking
+        raise RuntimeError(f"DP back-tracking mismatch: optimum {int_obj}, recovered choice differs")
+    steps = int(qz.costs[served, choice[served]].sum())
+    if steps > qz.capacity:
+        raise RuntimeError(f"DP solution uses {steps} > {qz.capacity} steps")
     objective, power = evaluate(problem, choice)
-    info.update(int_objective=int_obj, steps_used=used_steps, status="OPTIMAL",
-                grid_objective=objective, polish=bool(polish))
+    info.update(qz.info())
+    if "dp_warning" in info:
+        info["warnings"].append(info.pop("dp_warning"))
+    info.update(quality_scale=scale, int_objective=int_obj, steps_used=steps,
+                grid_objective=objective, polish=bool(polish), fallback=None)
     if polish:
         info["polish_moves"] = upgrade_pass(problem, choice)
         objective, power = evaluate(problem, choice)
-    solve_time = time.perf_counter() - t0
-    return Solution("dp", choice, objective, power, solve_time, info)
+    if fallback:
+        g = greedy(problem)
+        info["greedy_objective"] = g.objective
+        if g.objective > objective:
+            choice, objective, power = g.choice, g.objective, g.power_used_w
+            info["fallback"] = "greedy"
+    return Solution("dp", choice, objective, power, time.perf_counter() - t0, info)

@@ -1,7 +1,8 @@
 """Google OR-Tools references for the DP (DESIGN.md section 2).
 
-* :func:`solve_cpsat` -- CP-SAT on exactly the DP's integer model: the same integer costs
-  (:func:`integer_costs`, budget G steps) and the same integer qualities
+* :func:`solve_cpsat` -- CP-SAT on exactly the DP's integer model: the same power quantum,
+  integer costs and capacity (:func:`~bssim.sched.quantum.quantize`, in every mode: grid,
+  quantum, auto) and the same integer qualities
   (:func:`integer_qualities`). Its optimum is therefore the same integer as the DP's
   ``info["int_objective"]``, exactly (when it reports OPTIMAL).
 * :func:`solve_mip` -- a MIP (SCIP by default, or CBC) on the continuous powers and float
@@ -19,8 +20,9 @@ import time
 
 import numpy as np
 
-from .problem import Problem, Solution, _check_grid, evaluate, integer_costs, integer_qualities
+from .problem import Problem, Solution, evaluate, integer_qualities
 from .problem import quality_scale as _quality_scale
+from .quantum import DEFAULT_MAX_CAPACITY, quantize
 
 #: Relative tolerance on the power budget that every solver's answer must meet.
 BUDGET_RTOL = 1e-9
@@ -28,8 +30,11 @@ BUDGET_RTOL = 1e-9
 
 def solve_cpsat(
     problem: Problem,
-    grid: int = 1000,
+    grid: int | None = None,
     *,
+    quantum_w: float | None = None,
+    steps_per_user: float | None = None,
+    max_capacity: int = DEFAULT_MAX_CAPACITY,
     time_limit_s: float = 60.0,
     num_workers: int = 1,
     linearization_level: int = 2,
@@ -37,7 +42,8 @@ def solve_cpsat(
     quality_scale: float | None = None,
     hint=None,
 ) -> Solution:
-    """CP-SAT on the DP's integer model: max sum q_int·x s.t. sum c·x <= G, one option per user.
+    """CP-SAT on the DP's integer model: max sum q_int·x s.t. sum c·x <= C, one option per user
+    (c, C from :func:`~bssim.sched.quantum.quantize` with the same ``grid`` / ``quantum_w``).
 
     Defaults (one worker, linearization level 2, presolve off) come from measurements on
     2 cores (seed-style instances, ortools 9.15): with default parameters, or 2 workers, or
@@ -51,10 +57,10 @@ def solve_cpsat(
     """
     from ortools.sat.python import cp_model
 
-    grid = _check_grid(grid)
     t0 = time.perf_counter()
+    qz = quantize(problem, grid, quantum_w, steps_per_user=steps_per_user, max_capacity=max_capacity)
     scale = _quality_scale(problem) if quality_scale is None else float(quality_scale)
-    costs = integer_costs(problem, grid)
+    costs = qz.costs
     qint = integer_qualities(problem, scale)
     usable = (costs >= 0) & (qint > 0)
     model = cp_model.CpModel()
@@ -70,7 +76,7 @@ def solve_cpsat(
     q = qint[usable].tolist()
     if xs:
         # WeightedSum builds the expression in one go (Python's sum() is far slower at 1e5 terms)
-        model.Add(cp_model.LinearExpr.WeightedSum(xs, c) <= grid)
+        model.Add(cp_model.LinearExpr.WeightedSum(xs, c) <= qz.capacity)
         model.Maximize(cp_model.LinearExpr.WeightedSum(xs, q))
         if hint is not None:
             hint = np.asarray(hint)
@@ -93,8 +99,8 @@ def solve_cpsat(
     served = choice >= 0
     int_obj = int(qint[served, choice[served]].sum())
     objective, power = evaluate(problem, choice)
-    info = {
-        "grid": grid,
+    info = qz.info()
+    info.update({
         "quality_scale": scale,
         "status": status_name,
         "int_objective": int_obj,
@@ -105,7 +111,7 @@ def solve_cpsat(
         "linearization_level": int(linearization_level),
         "presolve": bool(presolve),
         "steps_used": int(costs[served, choice[served]].sum()),
-    }
+    })
     return Solution("cpsat", choice, objective, power, solve_time, info)
 
 

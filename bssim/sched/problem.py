@@ -10,11 +10,9 @@ information, quality alpha_n in (0, 1)).
 requirement above any physical power that way). Solvers never choose it and never do
 arithmetic with it.
 
-Two discretisations shared by the solvers live here so that they are identical everywhere:
+Two discretisations are shared by the solvers so that they are identical everywhere:
 
-* :func:`integer_costs` -- the seed DP's power grid: Δ = P_max / G, cost = ceil(P / Δ) grid
-  steps, computed exactly (not with a floating ceil), so that any set of options whose costs
-  sum to <= G has real powers summing to <= P_max.
+* the power quantum Δ and the integer costs c = ceil(P / Δ) (:mod:`bssim.sched.quantum`);
 * :func:`integer_qualities` -- qualities scaled to integers (default resolution 1e-6 of the
   largest quality, a power of ten), the objective that the DP and CP-SAT both maximise, so
   that their optima are equal integers, exactly.
@@ -23,8 +21,9 @@ Two discretisations shared by the solvers live here so that they are identical e
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
+from types import MappingProxyType
 
 import numpy as np
 
@@ -60,7 +59,12 @@ class Problem:
     ``power_w``: (N, K) float >= 0, ``np.inf`` = option infeasible for that user.
     ``quality``: (N, K) finite float > 0.
     ``p_max_w``: finite float >= 0.
-    Arrays are copied to read-only float64 arrays at construction. Equality is identity
+    ``policies``: fixed policies for the baselines, name -> (N,) int option column per user
+    (-1 = that policy does not serve the user). ``all_direct`` and ``all_key`` read theirs
+    from here (:mod:`bssim.sched.baselines`). Default (None): derived from ``option_names``
+    -- ``all_direct`` = the "direct" column and ``all_key`` = the "key" column for every user,
+    where such names exist (the seed's K = 2 problem).
+    Arrays are copied to read-only arrays at construction. Equality is identity
     (``eq=False``): arrays have no single truth value.
     """
 
@@ -68,6 +72,7 @@ class Problem:
     quality: np.ndarray
     p_max_w: float
     option_names: tuple[str, ...] = ("direct", "key")
+    policies: Mapping[str, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         power = _as_matrix("power_w", self.power_w)
@@ -108,6 +113,7 @@ class Problem:
         object.__setattr__(self, "quality", quality)
         object.__setattr__(self, "p_max_w", p_max)
         object.__setattr__(self, "option_names", names)
+        object.__setattr__(self, "policies", _check_policies(self.policies, names, n))
 
     @property
     def n_users(self) -> int:
@@ -126,6 +132,17 @@ class Problem:
             return self.option_names.index(name)
         except ValueError:
             raise ValueError(f"no option named {name!r}; options are {self.option_names}") from None
+
+    def policy(self, name: str) -> np.ndarray:
+        """(N,) int64 option column of the fixed policy ``name`` (-1 = not served)."""
+        try:
+            return self.policies[name]
+        except KeyError:
+            have = ", ".join(sorted(self.policies)) or "none"
+            raise ValueError(
+                f"this problem has no policy {name!r} (it has: {have}); pass "
+                f"Problem(..., policies={{{name!r}: per-user option columns}})"
+            ) from None
 
     @classmethod
     def seed(cls, p_direct_w, p_key_w, alpha, p_max_w: float) -> "Problem":
@@ -153,6 +170,35 @@ class Problem:
         power = np.stack([p0, p1], axis=1) if p0.size else np.zeros((0, 2))
         quality = np.stack([np.ones_like(a), a], axis=1) if a.size else np.zeros((0, 2))
         return cls(power_w=power, quality=quality, p_max_w=p_max_w, option_names=("direct", "key"))
+
+
+def _check_policies(policies, names: tuple[str, ...], n: int) -> Mapping[str, np.ndarray]:
+    """Validated read-only policies; the default derived from the option names."""
+    k = len(names)
+    if policies is None:
+        policies = {pol: np.full(n, names.index(opt), dtype=np.int64)
+                    for pol, opt in (("all_direct", "direct"), ("all_key", "key")) if opt in names}
+    if not isinstance(policies, Mapping):
+        raise ValueError(f"policies must be a mapping name -> (N,) option columns; got {type(policies).__name__}")
+    out: dict[str, np.ndarray] = {}
+    for name, cols in policies.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"policy names must be non-empty strings; got {name!r}")
+        arr = np.asarray(cols)
+        if arr.shape != (n,):
+            raise ValueError(f"policies[{name!r}] must have shape ({n},) (one option per user); got {arr.shape}")
+        if arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.rint(arr)).all():
+            arr = arr.astype(np.int64)
+        if arr.dtype.kind not in "iu":
+            raise ValueError(f"policies[{name!r}] must hold integer option indices; got dtype {arr.dtype}")
+        bad = (arr < -1) | (arr >= k)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"policies[{name!r}][{i}] (user {i}) = {arr[i]}; allowed -1 (not served) or 0..{k - 1}")
+        arr = arr.astype(np.int64)  # a copy
+        arr.setflags(write=False)
+        out[name] = arr
+    return MappingProxyType(out)
 
 
 @dataclass
@@ -192,37 +238,18 @@ def evaluate(problem: Problem, choice: np.ndarray) -> tuple[float, float]:
     return math.fsum(q.tolist()), math.fsum(p.tolist())
 
 
-def integer_costs(problem: Problem, grid: int) -> np.ndarray:
-    """(N, K) int64 power costs in grid steps: c = ceil(P / Δ), Δ = P_max / G (seed DP).
-
-    Exact: c is the smallest integer with P * G <= c * P_max in real arithmetic (borderline
-    cases are settled with exact rationals), so a power of exactly k·Δ costs k, and costs
-    summing to <= G imply real powers summing to <= P_max. Options with infinite power or
-    P > P_max (cost > G) are :data:`UNAVAILABLE` (-1). With P_max = 0 only zero-power
-    options are available, at cost 0.
-    """
-    grid = _check_grid(grid)
-    power = problem.power_w
-    p_max = problem.p_max_w
-    out = np.full(power.shape, UNAVAILABLE, dtype=np.int64)
-    ok = problem.feasible_mask()
-    if not ok.any():
-        return out
-    if p_max == 0.0:
-        out[ok] = 0  # feasible here means P == 0
-        return out
-    p = power[ok]
-    q = (p / p_max) * grid  # in [0, G]; no overflow since p <= p_max
-    c = np.ceil(q)
-    near = np.abs(q - np.rint(q)) <= 1e-9 * np.maximum(1.0, q)
-    if near.any():
-        g = Fraction(grid)
-        pm = Fraction(p_max)
-        fixed = [math.ceil(Fraction(v) * g / pm) for v in p[near].tolist()]
-        c[near] = fixed
-    c = np.minimum(c, grid)  # p <= p_max guarantees c <= G already; belt and braces
-    out[ok] = c.astype(np.int64)
-    return out
+def max_served(problem: Problem) -> int:
+    """Largest number of users servable together with positive-power options within P_max
+    (their cheapest positive powers, in increasing order, while the sum fits)."""
+    P = np.where(problem.feasible_mask() & (problem.power_w > 0), problem.power_w, np.inf)
+    if P.size == 0:
+        return 0
+    cheapest = np.sort(P.min(axis=1))
+    cheapest = cheapest[np.isfinite(cheapest)]
+    if cheapest.size == 0:
+        return 0
+    csum = np.cumsum(cheapest)
+    return int(np.searchsorted(csum, problem.p_max_w * (1 + 1e-12), side="right"))
 
 
 def quality_scale(problem: Problem, digits: int = QUALITY_DIGITS) -> float:
