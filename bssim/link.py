@@ -263,6 +263,33 @@ def required_power_w(
     return np.where(power <= max_power_w, power, np.inf)
 
 
+def analog_power_w(
+    snr_db: ArrayLike,
+    symbols: ArrayLike,
+    delay_s: float | ArrayLike,
+    bandwidth_hz: float | ArrayLike,
+    noise_w: ArrayLike,
+    gain: ArrayLike,
+    loss_w: ArrayLike = 0.0,
+    max_power_w: float = MAX_PHYSICAL_POWER_W,
+) -> FloatArray:
+    """Power that sends k complex symbols within T at per-symbol SNR γ: P = (γ·N0·k/T + L)/G.
+
+    The analog (deep JSCC) link of DESIGN.md section 2: k symbols in T occupy k/T Hz of the
+    user's band, whose noise is N0·k/T with N0 = N/B, so the per-symbol SNR at power P is
+    (P·G − L)/(N0·k/T). Infeasible (``np.inf``) when k/T > B (the symbols do not fit in the
+    band within T) or when the power exceeds ``max_power_w``.
+    """
+    gamma = db_to_linear(snr_db)
+    k = np.asarray(symbols, dtype=float)
+    delay_s = np.asarray(delay_s, dtype=float)
+    bandwidth_hz = np.asarray(bandwidth_hz, dtype=float)
+    n0 = np.asarray(noise_w, dtype=float) / bandwidth_hz
+    power = (gamma * n0 * k / delay_s + np.asarray(loss_w, dtype=float)) / np.asarray(gain, dtype=float)
+    fits = k <= bandwidth_hz * delay_s * (1.0 + 1e-12)
+    return np.where(fits & (power <= max_power_w), power, np.inf)
+
+
 def snr_db(power_w: ArrayLike, gain: ArrayLike, noise_w: ArrayLike, loss_w: ArrayLike = 0.0) -> FloatArray:
     """Received SNR in dB, 10·log10((P·G − L)/N); −inf-free: floored at −300 dB."""
     received_w = np.asarray(power_w, dtype=float) * np.asarray(gain, dtype=float) - np.asarray(

@@ -3,13 +3,15 @@
 :func:`plot_results` takes a sweep folder (``bssim sweep``) or a run folder (``bssim run``):
 
 * sweep — against the swept parameter (P_max by default), one line per value of the other
-  swept fields (e.g. per scheduler), mean over seeds with a ±1 standard-deviation band:
-  ``quality`` (Σρ per epoch), ``power`` (mean power used, W), ``options`` (share of
-  requests served direct / key information), ``deadline`` (share of requests dropped);
-* run — against time: the same four quantities per epoch, and ``users`` (each request's
-  quality and choice against the user's distance).
+  swept fields (e.g. per scheduler, named in words), mean over seeds with a ±1 standard
+  deviation band: ``objective`` (the scheduler's objective per epoch), ``quality`` (mean
+  quality per request), ``power`` (mean power used against the budget), ``served`` (share of
+  requests served), and ``options`` (share of requests per option, scheme × rate level, one
+  panel per scheduler);
+* run — against time: objective, power, schemes and drops per epoch, and each request's
+  scheme against the user's channel gain.
 
-All functions also take DataFrames, so notebooks can call them directly.
+All functions also take DataFrames, so notebooks call them directly; no pyplot state is used.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ LABELS = {
     "speed_mps": "user speed (m/s)",
     "time_s": "time (s)",
 }
+SOLVER_WORDS = {
+    "dp": "dynamic programme (seed)",
+    "cpsat": "CP-SAT (OR-Tools)",
+    "mip": "MIP optimum (SCIP)",
+    "greedy": "greedy (quality per watt)",
+    "all_direct": "always direct, full rate",
+    "all_key": "always key information, full rate",
+}
+METRIC_WORDS = {"ssim": "SSIM", "psnr_db": "PSNR (dB)", "ms_ssim": "MS-SSIM"}
 
 
 def _subplots(nrows: int = 1, ncols: int = 1, figsize=(5.5, 3.8), **kw):
@@ -38,7 +49,7 @@ def _subplots(nrows: int = 1, ncols: int = 1, figsize=(5.5, 3.8), **kw):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize)
-    return fig, fig.subplots(nrows, ncols, **kw)
+    return fig, fig.subplots(nrows, ncols, squeeze=False, **kw)
 
 
 def _save(fig, out: Path, name: str) -> list[Path]:
@@ -55,14 +66,104 @@ def _band(ax, df: pd.DataFrame, x: str, y: str, label: str, **kw) -> None:
     g = df.groupby(x)[y]
     m, s, n = g.mean(), g.std(ddof=1), g.count()
     xs = m.index.to_numpy(dtype=float)
-    line = ax.plot(xs, m.to_numpy(), marker="o", label=label, **kw)[0]
+    line = ax.plot(xs, m.to_numpy(), marker="o", markersize=3, label=label, **kw)[0]
     if (n > 1).any():
         sd = s.fillna(0.0).to_numpy()
         ax.fill_between(xs, m.to_numpy() - sd, m.to_numpy() + sd, color=line.get_color(), alpha=0.2, linewidth=0)
 
 
-def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | None = None) -> list[Path]:
-    """The four sweep figures; ``swept``: the swept columns; ``x``: which one is the x axis."""
+def hue_words(column: str, value) -> str:
+    """A swept value in words: solvers by name, other fields as 'label = value'."""
+    if column == "solver":
+        return SOLVER_WORDS.get(str(value), str(value))
+    return f"{LABELS.get(column, column)} = {value}"
+
+
+def option_words(option: str) -> str:
+    """'direct s0.75/c12' → 'direct, 75 % resolution, 12 channels'."""
+    if option == "not served" or " " not in option:
+        return option
+    scheme, label = option.split(" ", 1)
+    parts = {"key": "key information"}.get(scheme, scheme)
+    for token in label.split("/"):
+        if token.startswith("s"):
+            parts += f", {float(token[1:]):.0%} resolution".replace("%", " %")
+        elif token.startswith("c"):
+            parts += f", {token[1:]} channels"
+        elif token == "policy":
+            parts += ", channels by the JSCC policy"
+        else:
+            parts += f", {token}"
+    return parts
+
+
+def _objective_label(summary: pd.DataFrame) -> str:
+    kind = str(summary["objective"].iloc[0]) if "objective" in summary else "sum"
+    metric = METRIC_WORDS.get(str(summary["metric"].iloc[0]), "quality") if "metric" in summary else "quality"
+    return {"sum": f"objective: Σ {metric} per epoch", "log": f"objective: Σ ln(1 + {metric}/ε) per epoch",
+            "seed": "objective: Σ ρ (seed) per epoch"}.get(kind, "objective per epoch")
+
+
+def _line_figure(summary, x, hue, col, ylabel, title, out, name, budget=False) -> list[Path]:
+    fig, axs = _subplots()
+    ax = axs[0, 0]
+    groups = summary.groupby(hue, sort=True) if hue else [((), summary)]
+    for key, df in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        label = "; ".join(hue_words(h, v) for h, v in zip(hue, key)) or ylabel
+        _band(ax, df, x, col, label)
+    if budget:
+        xs = np.sort(summary[x].unique())
+        ax.plot(xs, xs, "k:", linewidth=1, label="budget $P_{max}$")
+    ax.set_xlabel(LABELS.get(x, x))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out, name)
+
+
+def options_figure(shares: pd.DataFrame, x: str, hue: list[str], out: Path, name: str = "options") -> list[Path]:
+    """Stacked share of requests per option against ``x``, one panel per ``hue`` group.
+
+    ``shares``: columns ``x``, ``hue``..., ``option``, ``share`` (:func:`bssim.results.option_shares`)."""
+    options = sorted(shares["option"].unique(), key=lambda o: (o == "not served", o.split(" ")[0], o))
+    colors = _option_colors(options)
+    groups = list(shares.groupby(hue, sort=True)) if hue else [((), shares)]
+    fig, axs = _subplots(1, len(groups), figsize=(3.6 * len(groups), 3.8), sharey=True)
+    for ax, (key, df) in zip(axs[0], groups):
+        key = key if isinstance(key, tuple) else (key,)
+        piv = df.pivot_table(index=x, columns="option", values="share", aggfunc="mean").reindex(columns=options).fillna(0)
+        xs = piv.index.to_numpy(float)
+        ax.stackplot(xs, *[piv[o].to_numpy() for o in options], colors=[colors[o] for o in options],
+                     labels=[option_words(o) for o in options])
+        ax.set_xlabel(LABELS.get(x, x))
+        ax.set_title("; ".join(hue_words(h, v) for h, v in zip(hue, key)) or "all requests", fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_xlim(xs.min(), xs.max()) if xs.size > 1 else None
+    axs[0, 0].set_ylabel("share of requests")
+    handles, labels = axs[0, 0].get_legend_handles_labels()
+    axs[0, -1].legend(handles[::-1], labels[::-1], fontsize=7, loc="center left", bbox_to_anchor=(1.03, 0.5))
+    return _save(fig, out, name)
+
+
+def _option_colors(options: list[str]) -> dict[str, tuple]:
+    from matplotlib import colormaps
+
+    out = {"not served": (0.8, 0.8, 0.8, 1.0)}
+    for scheme, cmap in (("direct", "Blues"), ("key", "Oranges")):
+        mine = [o for o in options if o.split(" ")[0] == scheme]
+        for i, o in enumerate(mine):
+            out[o] = colormaps[cmap](0.35 + 0.6 * (i + 1) / max(1, len(mine)))
+    other = [o for o in options if o not in out]
+    for i, o in enumerate(other):
+        out[o] = colormaps["Greens"](0.35 + 0.6 * (i + 1) / max(1, len(other)))
+    return out
+
+
+def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | None = None,
+                  user_epochs: pd.DataFrame | None = None) -> list[Path]:
+    """The sweep figures (module docstring); ``x``: which swept column is the x axis."""
     if summary.empty:
         raise ValueError("the sweep has no finished points to plot")
     numeric = [c for c in swept if pd.api.types.is_numeric_dtype(summary[c])]
@@ -71,99 +172,73 @@ def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | N
     if x is None or x not in summary.columns:
         raise ValueError(f"--x: choose a numeric swept column, one of {numeric}")
     hue = [c for c in swept if c != x]
-    groups = summary.groupby(hue, sort=True) if hue else [((), summary)]
-    n_seeds = summary.groupby(swept).size().max()
-    band_note = f" (mean ± 1 s.d. over {n_seeds} seeds)" if n_seeds > 1 else ""
-    xlabel = LABELS.get(x, x)
-    specs = [
-        ("quality", "quality_per_epoch", r"total quality $\Sigma_n\,\rho_n$ per epoch"),
-        ("power", "mean_power_used_w", "mean power used per epoch (W)"),
-        ("deadline", "drop_share", "share of requests dropped (deadline missed)"),
-    ]
-    files: list[Path] = []
-    for name, col, ylabel in specs:
-        fig, ax = _subplots(figsize=(5.5, 3.8))
-        for key, df in groups:
-            key = key if isinstance(key, tuple) else (key,)
-            label = ", ".join(f"{h}={v}" for h, v in zip(hue, key)) or col
-            _band(ax, df, x, col, label)
-        if name == "power" and x == "p_max_w":
-            xs = np.sort(summary[x].unique())
-            ax.plot(xs, xs, "k:", linewidth=1, label="budget $P_{max}$")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(ylabel.split(" (")[0] + band_note, fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        files += _save(fig, out, name)
-    fig, ax = _subplots(figsize=(5.5, 3.8))
-    for key, df in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        base = ", ".join(f"{h}={v}" for h, v in zip(hue, key))
-        for col, ls, what in (("direct_share", "-", "direct"), ("key_share", "--", "key information")):
-            _band(ax, df, x, col, f"{what}" + (f" ({base})" if base else ""), linestyle=ls)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("share of requests served")
-    ax.set_title("requests served by option" + band_note, fontsize=9)
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    files += _save(fig, out, "options")
+    n_seeds = int(summary.groupby(swept).size().max())
+    note = f" (mean ± 1 s.d. over {n_seeds} seeds)" if n_seeds > 1 else ""
+    metric = METRIC_WORDS.get(str(summary["metric"].iloc[0]), "quality") if "metric" in summary else "quality"
+    files = _line_figure(summary, x, hue, "objective_per_epoch", _objective_label(summary), "scheduler objective" + note,
+                         out, "objective")
+    files += _line_figure(summary, x, hue, "mean_quality", f"mean {metric} per request (0 if not served)",
+                          "delivered quality" + note, out, "quality")
+    files += _line_figure(summary, x, hue, "mean_power_used_w", "mean power used per epoch (W)", "power" + note, out,
+                          "power", budget=(x == "p_max_w"))
+    files += _line_figure(summary, x, hue, "served_share", "share of requests served", "requests served" + note, out,
+                          "served")
+    if user_epochs is not None and not user_epochs.empty:
+        from bssim.results import option_shares
+
+        files += options_figure(option_shares(user_epochs, [x] + hue), x, hue, out)
     return files
 
 
 def run_figures(epochs: pd.DataFrame, user_epochs: pd.DataFrame, out: Path, title: str = "") -> list[Path]:
-    """Per-epoch time series and the per-user view of one run."""
+    """Per-epoch time series and the per-request view of one run."""
     if epochs.empty:
         raise ValueError("the run has no epochs to plot")
     t = epochs["time_s"].to_numpy()
-    files: list[Path] = []
     fig, axes = _subplots(2, 2, figsize=(10, 6.5), sharex=True)
-    ax = axes[0, 0]
-    ax.plot(t, epochs["objective"], label=r"$\Sigma_n\,\rho_n$")
-    ax.plot(t, epochs["n_requests"], "k:", linewidth=1, label="requests")
-    ax.set_ylabel(r"total quality $\Sigma_n\,\rho_n$")
-    ax.legend(fontsize=8)
-    ax = axes[0, 1]
-    ax.plot(t, epochs["power_used_w"], label="used")
-    ax.plot(t, epochs["p_max_w"], "k:", linewidth=1, label="budget $P_{max}$")
-    ax.set_ylabel("transmit power (W)")
-    ax.legend(fontsize=8)
-    ax = axes[1, 0]
+    axes[0, 0].plot(t, epochs["objective"], label="objective Σ u_n")
+    axes[0, 0].set_ylabel("scheduler objective per epoch")
+    axes[0, 1].plot(t, epochs["power_used_w"], label="power used")
+    axes[0, 1].plot(t, epochs["p_max_w"], "k:", linewidth=1, label="budget $P_{max}$")
+    axes[0, 1].set_ylabel("transmit power (W)")
     n = epochs["n_requests"].clip(lower=1)
-    ax.stackplot(t, epochs["n_direct"] / n, epochs["n_key"] / n, epochs["n_dropped"] / n,
-                 labels=["direct", "key information", "dropped"], alpha=0.8)
-    ax.set_ylabel("share of requests")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, loc="lower right")
-    ax = axes[1, 1]
-    ax.plot(t, epochs["n_dropped"], color="C3")
-    ax.set_ylabel("requests dropped (deadline missed)")
+    axes[1, 0].stackplot(t, epochs["n_direct"] / n, epochs["n_key"] / n, epochs["n_dropped"] / n,
+                         labels=["direct", "key information", "not served"], alpha=0.8)
+    axes[1, 0].set_ylabel("share of requests")
+    axes[1, 0].set_ylim(0, 1)
+    axes[1, 1].plot(t, epochs["n_dropped"], color="C3", label="requests not served")
+    axes[1, 1].set_ylabel("requests not served (deadline missed)")
     for a in axes[1]:
         a.set_xlabel(LABELS["time_s"])
     for a in axes.flat:
         a.grid(alpha=0.3)
+        a.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    files += _save(fig, out, "timeline")
+    files = _save(fig, out, "timeline")
     if not user_epochs.empty:
-        fig, axes = _subplots(1, 2, figsize=(10, 3.8))
-        ue = user_epochs
-        for name, color in (("direct", "C0"), ("key", "C1"), ("none", "C3")):
-            sel = ue[ue["choice_name"].astype(str) == name]
-            axes[0].scatter(sel["distance_m"], sel["gain_db"], s=4, alpha=0.4, color=color,
-                            label={"key": "key information", "none": "dropped"}.get(name, name))
-        axes[0].set_xlabel("distance to the base station (m)")
-        axes[0].set_ylabel("channel gain $G_n$ (dB)")
-        axes[0].legend(fontsize=8, markerscale=3)
-        per_user = ue.groupby("user").agg(distance_m=("distance_m", "mean"), quality=("quality", "mean"))
-        axes[1].scatter(per_user["distance_m"], per_user["quality"], s=8)
-        axes[1].set_xlabel("distance to the base station (m)")
-        axes[1].set_ylabel(r"mean quality $\rho_n$ per request")
-        for a in axes:
-            a.grid(alpha=0.3)
-        files += _save(fig, out, "users")
+        files += _users_figure(user_epochs, out)
     return files
+
+
+def _users_figure(ue: pd.DataFrame, out: Path) -> list[Path]:
+    fig, axes = _subplots(1, 2, figsize=(10, 3.8))
+    for name, color in (("direct", "C0"), ("key", "C1"), ("none", "C3")):
+        sel = ue[ue["scheme"].astype(str) == name]
+        axes[0, 0].scatter(sel["distance_m"], sel["gain_db"], s=4, alpha=0.4, color=color,
+                           label={"key": "key information", "none": "not served"}.get(name, name))
+    axes[0, 0].set_xlabel("distance to the base station (m)")
+    axes[0, 0].set_ylabel("channel gain $G_n$ (dB)")
+    axes[0, 0].legend(fontsize=8, markerscale=3)
+    served = ue[ue["scheme"].astype(str) != "none"]
+    dots = axes[0, 1].scatter(served["gain_db"], served["quality"], s=6, alpha=0.5, c=served["rate_level"],
+                              cmap="viridis", vmin=served["rate_level"].min(), vmax=served["rate_level"].max())
+    fig.colorbar(dots, ax=axes[0, 1], label="rate level (0 = cheapest)")
+    axes[0, 1].set_xlabel("channel gain $G_n$ (dB)")
+    axes[0, 1].set_ylabel("quality of served requests")
+    for a in axes.flat:
+        a.grid(alpha=0.3)
+    return _save(fig, out, "users")
 
 
 def plot_results(path: str | Path, out: str | Path | None = None, x: str | None = None) -> list[Path]:
@@ -176,10 +251,12 @@ def plot_results(path: str | Path, out: str | Path | None = None, x: str | None 
         if not (path / "summary.parquet").is_file():
             raise ValueError(f"{path}: sweep has no summary.parquet yet (no point finished)")
         meta = json.loads((path / "sweep.json").read_text())
-        return sweep_figures(pd.read_parquet(path / "summary.parquet"), list(meta["columns"]), out, x)
+        ue_path = path / "user_epochs.parquet"
+        ue = pd.read_parquet(ue_path, columns=list(meta["columns"]) + ["scheme", "rate_label"]) if ue_path.is_file() else None
+        return sweep_figures(pd.read_parquet(path / "summary.parquet"), list(meta["columns"]), out, x, ue)
     from bssim.results import load_run
 
     r = load_run(path)
     s = r.summary_dict()
-    title = f"{s.get('scenario')} — solver {s.get('solver')}, P_max {s.get('p_max_w')} W, seed {s.get('seed')}"
+    title = f"{s.get('scenario')} — {SOLVER_WORDS.get(s.get('solver'), s.get('solver'))}, P_max {s.get('p_max_w')} W, seed {s.get('seed')}"
     return run_figures(r.epochs, r.user_epochs, out, title)

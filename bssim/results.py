@@ -56,32 +56,50 @@ def summarise(user_epochs: pd.DataFrame, epochs: pd.DataFrame, info: dict[str, A
     """One-row summary of a run.
 
     Shares are per request (user-epoch): ``served_share`` = served / requests,
-    ``direct_share`` / ``key_share`` = served by that option / requests, ``drop_share`` =
-    dropped (deadline missed) / requests. ``quality_per_epoch`` = mean over epochs of Σρ_n;
-    ``mean_quality`` = mean ρ per request; ``power_share`` = mean power used / P_max.
+    ``direct_share`` / ``key_share`` = served by that scheme / requests, ``drop_share`` =
+    dropped (deadline missed) / requests. ``objective_per_epoch`` = mean over epochs of the
+    scheduler's objective Σ u_n; ``mean_quality`` = mean quality Q per request (0 when not
+    served), ``mean_quality_served`` over served requests only; ``power_share`` = mean power
+    used / P_max.
     """
     n_req = len(user_epochs)
-    choice = user_epochs["choice"].to_numpy() if n_req else np.zeros(0)
-    share = (lambda m: float(m.sum()) / n_req) if n_req else (lambda m: float("nan"))
+    scheme = user_epochs["scheme"].astype(str).to_numpy() if n_req else np.zeros(0, dtype=object)
+    served = scheme != "none"
+    nan = float("nan")
+    share = (lambda m: float(m.sum()) / n_req) if n_req else (lambda m: nan)
     p_max = float(info.get("p_max_w", np.nan))
-    mean_power = float(epochs["power_used_w"].mean()) if len(epochs) else float("nan")
+    mean_power = float(epochs["power_used_w"].mean()) if len(epochs) else nan
+    quality = user_epochs["quality"].to_numpy(float) if n_req else np.zeros(0)
     row = {
         **info,
         "epochs": int(len(epochs)),
         "requests": int(n_req),
-        "mean_active_users": float(epochs["n_active"].mean()) if len(epochs) else float("nan"),
-        "quality_per_epoch": float(epochs["objective"].mean()) if len(epochs) else float("nan"),
-        "mean_quality": float(user_epochs["quality"].mean()) if n_req else float("nan"),
-        "served_share": share(choice >= 0),
-        "direct_share": share(choice == 0),
-        "key_share": share(choice == 1),
-        "drop_share": share(choice < 0),
+        "mean_active_users": float(epochs["n_active"].mean()) if len(epochs) else nan,
+        "objective_per_epoch": float(epochs["objective"].mean()) if len(epochs) else nan,
+        "mean_quality": float(quality.mean()) if n_req else nan,
+        "mean_quality_served": float(quality[served].mean()) if served.any() else nan,
+        "served_share": share(served),
+        "direct_share": share(scheme == "direct"),
+        "key_share": share(scheme == "key"),
+        "drop_share": share(~served),
         "items_dropped": int(epochs["items_dropped"].sum()) if len(epochs) else 0,
         "mean_power_used_w": mean_power,
-        "power_share": mean_power / p_max if p_max > 0 else float("nan"),
-        "mean_solve_time_s": float(epochs["solve_time_s"].mean()) if len(epochs) else float("nan"),
+        "power_share": mean_power / p_max if p_max > 0 else nan,
+        "mean_solve_time_s": float(epochs["solve_time_s"].mean()) if len(epochs) else nan,
     }
     return pd.DataFrame([row])
+
+
+def option_shares(user_epochs: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """Share of requests served by each option (scheme × rate level; ``none`` = not served),
+    per group of ``by`` columns (e.g. the swept ``p_max_w`` and ``solver``): columns
+    ``by + [option, share]``."""
+    by = list(by or [])
+    df = user_epochs.assign(option=np.where(user_epochs["scheme"].astype(str) == "none", "not served",
+                                            user_epochs["scheme"].astype(str) + " " + user_epochs["rate_label"].astype(str)))
+    counts = df.groupby(by + ["option"], observed=True).size().rename("n").reset_index()
+    totals = counts.groupby(by, observed=True)["n"].transform("sum") if by else counts["n"].sum()
+    return counts.assign(share=counts["n"] / totals).drop(columns="n")
 
 
 # --------------------------------------------------------------------------- provenance

@@ -30,7 +30,8 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: a non-finite number anywhere in a scenario is an error naming the field
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- distributions
@@ -151,12 +152,21 @@ class Users(_Strict):
     placement: Literal["uniform_disc"] = "uniform_disc"
 
 
+SOLVER_NAMES = ("dp", "cpsat", "mip", "greedy", "all_direct", "all_key")
+
+
 class Scheduler(_Strict):
-    """The base station's power budget and solver (seed section IV)."""
+    """The base station's power budget and solver (seed section IV; docs/model.md section 2)."""
 
     p_max_w: float = Field(20.0, ge=0, le=1e4, description="total transmit power budget P_max")
     delay_bound_s: float = Field(0.1, gt=0, le=3600, description="delay bound T = epoch length")
-    grid: int = Field(1000, ge=1, le=1_000_000, description="power grid steps G of the DP (Δ = P_max/G)")
+    grid: int | None = Field(
+        None, ge=1, le=10_000_000,
+        description="dp/cpsat: G steps of Δ = P_max/G (the seed's grid); default: an automatic power quantum",
+    )
+    power_quantum_w: float | None = Field(
+        None, gt=0, description="dp/cpsat: fixed power step Δ in W (costs ceil(P/Δ), capacity floor(P_max/Δ))"
+    )
     solver: Literal["dp", "cpsat", "mip", "greedy", "all_direct", "all_key"] = "dp"
     polish: bool = Field(
         False,
@@ -164,19 +174,55 @@ class Scheduler(_Strict):
         "upgrades (closer to the MIP optimum; no longer the pure seed DP, so it can differ from cpsat)",
     )
 
+    @model_validator(mode="after")
+    def _one_grid(self) -> "Scheduler":
+        if self.grid is not None and self.power_quantum_w is not None:
+            raise ValueError("give at most one of grid and power_quantum_w")
+        return self
+
     def solver_options(self) -> dict[str, object]:
         """Keyword options for :func:`bssim.sched.solve` implied by these settings."""
         return {"polish": True} if self.solver == "dp" and self.polish else {}
 
 
+class Link(_Strict):
+    """Link abstraction that prices every option (docs/model.md section 1)."""
+
+    model: Literal["shannon", "analog"] = Field(
+        "shannon", description="shannon: error-free bits at the Shannon rate; analog: JSCC symbols at an SNR level"
+    )
+    bits_per_value: int = Field(6, ge=1, le=12, description="shannon: quantisation of the JSCC latents before entropy coding")
+    snr_levels_db: list[float] = Field(
+        [0.0, 5.0, 10.0, 15.0, 20.0], min_length=1,
+        description="analog: per-symbol SNR levels of the menu, each measured (never extrapolated)",
+    )
+    channel: Literal["awgn", "rayleigh"] = Field("awgn", description="analog: channel the JSCC symbols are measured over")
+
+
+class ObjectiveSettings(_Strict):
+    """What the scheduler maximises (bssim.options.objective)."""
+
+    kind: Literal["sum", "log", "seed"] = Field(
+        "sum", description="sum: Σ Q_n; log: Σ ln(1 + Q_n/ε) (proportional fairness); seed: Σ Q_n/Q_n,direct"
+    )
+    metric: Literal["ssim", "psnr", "ms_ssim"] = Field("ssim", description="quality Q measured against the original frame")
+    epsilon: float = Field(0.01, gt=0, description="log: ε, in the metric's units")
+    min_quality: float | None = Field(None, description="items below this quality are not offered")
+
+    @property
+    def metric_column(self) -> str:
+        return {"psnr": "psnr_db"}.get(self.metric, self.metric)
+
+
 class DeclaredContent(_Strict):
-    """Content declared in the scenario: D_n, C_n (or C_n/D_n) and α_n as numbers or distributions."""
+    """Content declared in the scenario: D_n, C_n (or C_n/D_n), Q_direct and α_n as numbers or distributions."""
 
     source: Literal["declared"]
     D_bits: Value = Field(description="bits for direct transmission D_n")
     C_bits: Value | None = Field(None, description="bits for key-information transmission C_n")
     C_fraction: Value | None = Field(None, description="C_n / D_n, alternative to C_bits")
-    alpha: Value = Field(description="quality factor α_n of the key path, in (0, 1)")
+    alpha: Value = Field(description="quality of the key path relative to direct, α_n = Q_key / Q_direct (> 0)")
+    q_direct: Value = Field(1.0, description="quality of the direct path Q_direct (> 0)")
 
     @model_validator(mode="after")
     def _one_c(self) -> "DeclaredContent":
@@ -185,25 +231,40 @@ class DeclaredContent(_Strict):
         return self
 
 
+class Media(_Strict):
+    """One kind of content the users watch: a video or a folder of still images."""
+
+    path: str = Field(description="video file or image folder; '@shared/...' = the shared data folder, relative = next to the scenario file")
+    share: float = Field(1.0, gt=0, description="relative share of the users who watch it")
+    frames: str = Field("0:1000000:50", description="videos: START:STOP:STEP of the frames measured (STOP clamped)")
+    files: int | None = Field(None, ge=1, le=100_000, description="image folders: the first N images by name (default all)")
+    library: str | None = Field(None, description="image folders: folder of shared background images (none: direct only)")
+    segment_threshold: float | None = Field(
+        None, gt=0, lt=1, description="videos: one background per ORB-similarity segment (shot) below this similarity"
+    )
+    library_frames: int = Field(60, ge=1, le=10_000, description="videos: frames sampled for the temporal-median backgrounds")
+
+
 class MeasuredContent(_Strict):
-    """Content measured by the pipeline on real media (``bssim.pipeline``)."""
+    """Content measured by the real pipeline (bssim.options.measure) on real media."""
 
     source: Literal["measured"]
-    media: list[str] = Field(min_length=1, description="videos or image folders; relative paths are resolved against the scenario file, '@shared/...' against the shared data folder")
-    snr_db: list[float] = Field([0.0, 5.0, 10.0, 15.0, 20.0], min_length=1, description="SNR grid of the measurements")
-    channel: Literal["awgn", "rayleigh"] = "awgn"
-    extractor: str = "bgdiff"
-    frames: str = Field("0:795:50", description="START:STOP:STEP of video frames measured")
-    quality_metric: Literal["ssim", "psnr", "ms_ssim"] = Field(
-        "ssim", description="quality Q behind alpha = Q_key / Q_direct (psnr: ratio of PSNRs in dB)"
+    media: list[Union[str, Media]] = Field(min_length=1, description="what users watch; a plain string is {path = ...}")
+    extractor: str = Field("bgdiff", description="key-path foreground extractor: bgdiff | rembg | hybrid")
+    scales: list[float] = Field([1.0, 0.75, 0.5], min_length=1, description="resolution levels s in (0, 1] (seed II.D)")
+    channel_levels: Union[Literal["model"], list[int]] = Field(
+        "model", description="JSCC active-channel levels: \"model\" = all the model's nested levels, or a list"
     )
-    library: str | None = Field(
-        None, description="folder of background images for image-folder media (videos build theirs from the video); same path rules as media"
-    )
-    library_frames: int = Field(60, ge=1, le=10_000, description="video frames sampled for the temporal-median background")
-    operating_power_w: float | None = Field(
-        None, gt=0, description="reference power P_ref of each user's operating-point SNR (bssim.sim.content); default P_max / users.count"
-    )
+
+    @model_validator(mode="after")
+    def _scales(self) -> "MeasuredContent":
+        bad = [s for s in self.scales if not 0 < s <= 1]
+        if bad:
+            raise ValueError(f"scales {bad}: each must be in (0, 1]")
+        return self
+
+    def media_entries(self) -> list[Media]:
+        return [Media(path=m) if isinstance(m, str) else m for m in self.media]
 
 
 Content = Annotated[Union[DeclaredContent, MeasuredContent], Field(discriminator="source")]
@@ -233,8 +294,17 @@ class Scenario(_Strict):
     cell: Cell = Cell()
     users: Users = Users()
     scheduler: Scheduler = Scheduler()
+    link: Link = Link()
+    objective: ObjectiveSettings = ObjectiveSettings()
     content: Content
     sim: Sim = Sim()
+
+    @model_validator(mode="after")
+    def _link_needs_measured(self) -> "Scenario":
+        if self.link.model == "analog" and isinstance(self.content, DeclaredContent):
+            raise ValueError("link.model = 'analog' needs measured content (quality-vs-SNR curves); "
+                             "declared content has bits only")
+        return self
 
     def noise_w(self) -> float:
         """Noise power per user in W: given ``noise_dbm`` or k·T0·B·NF."""
@@ -246,7 +316,8 @@ class Scenario(_Strict):
 
 
 # --------------------------------------------------------------------------- loading
-_UNION_TAGS = {"declared", "measured", "uniform", "normal", "lognormal", "choice", "float"}
+_UNION_TAGS = {"declared", "measured", "uniform", "normal", "lognormal", "choice", "float", "str", "Media",
+               "list[int]", "literal['model']"}
 
 
 def _format_errors(source: str, err: ValidationError) -> str:

@@ -29,16 +29,20 @@ def _register(module_name: str) -> None:
     module.register(app)
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
-    """Base-station scheduling simulator for semantic-aware image and video transmission."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from bssim import __version__
 
         typer.echo(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                 callback=_print_version),
+) -> None:
+    """Base-station scheduling simulator for semantic-aware image and video transmission."""
 
 
 for _name in ("solve", "jscc", "pipeline", "run"):

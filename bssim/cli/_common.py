@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 
 import typer
@@ -40,5 +39,32 @@ def parse_float_list(text: str, name: str) -> list[float]:
     return values
 
 
-def is_tty() -> bool:
-    return sys.stdout.isatty()
+def set_compute_threads() -> None:
+    """One torch thread unless ``BSSIM_THREADS`` says otherwise: on the project's 2 shared cores
+    two threads made the JSCC 10-40x slower (OpenMP spin-waiting; docs/pipeline.md). The CLI
+    sets it for the process it runs; library code never does."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(max(1, int(os.environ.get("BSSIM_THREADS", "1"))))
+
+
+def json_safe(value):
+    """``value`` with every non-finite float (inf, NaN) replaced by None and numpy scalars made
+    plain, so that ``json.dumps`` writes standard JSON (no ``Infinity`` or ``NaN``)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [json_safe(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bssim.cli._common import user_errors
+from bssim.cli._common import set_compute_threads, user_errors
 
 
 def _parse_value(text: str):
@@ -59,9 +59,9 @@ def _vertical_table(title: str, row: dict) -> Table:
 
 RUN_COLS = [
     ("scenario", "scenario", ""), ("seed", "seed", ""), ("solver", "solver", ""), ("p_max_w", "P_max W", ".4g"),
-    ("epochs", "epochs", "d"), ("requests", "requests", "d"), ("quality_per_epoch", "Σρ / epoch", ".3f"),
-    ("mean_quality", "ρ / request", ".3f"), ("direct_share", "direct", ".1%"), ("key_share", "key", ".1%"),
-    ("drop_share", "dropped", ".1%"), ("mean_power_used_w", "power W", ".4g"), ("wall_s", "wall s", ".2f"),
+    ("epochs", "epochs", "d"), ("requests", "requests", "d"), ("objective_per_epoch", "objective / epoch", ".3f"),
+    ("mean_quality", "quality / request", ".3f"), ("direct_share", "direct", ".1%"), ("key_share", "key", ".1%"),
+    ("drop_share", "not served", ".1%"), ("mean_power_used_w", "power W", ".4g"), ("wall_s", "wall s", ".2f"),
 ]
 
 
@@ -80,6 +80,7 @@ def register(app: typer.Typer) -> None:
         from bssim.sim import run as sim_run
 
         with user_errors():
+            set_compute_threads()
             if out is None:
                 from bssim.sim import prepare_scenario
 
@@ -109,6 +110,7 @@ def register(app: typer.Typer) -> None:
         from bssim.sim.sweep import run_sweep
 
         with user_errors():
+            set_compute_threads()
             if len(param) != len(values):
                 raise ValueError(f"give one --values per --param (got {len(param)} --param, {len(values)} --values)")
             grid = {p: [_parse_value(v) for v in vals.split(",") if v.strip()] for p, vals in zip(param, values)}

@@ -1,4 +1,4 @@
-"""``bssim solve``: draw one epoch of users from a scenario (or read them from CSV) and solve it."""
+"""``bssim solve``: one scheduling epoch of a scenario (or of a menu CSV), with every user's choice."""
 
 from __future__ import annotations
 
@@ -12,109 +12,116 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from bssim.cli._common import user_errors
+from bssim.cli._common import json_safe, set_compute_threads, user_errors
 
 SOLVER_HELP = "dp (seed's DP), cpsat, mip (OR-Tools), greedy, all_direct, all_key"
 
 
-def _fmt_power(p: float) -> str:
-    return "infeasible" if not np.isfinite(p) else f"{p:.3g}"
+def _scenario_epoch(scenario: Path, epoch: int, overrides: dict, quiet: bool):
+    from bssim.sim import solve_epoch
+
+    res, table, sc = solve_epoch(scenario, epoch=epoch, overrides=overrides, progress=not quiet)
+    return res, table, sc.scheduler.p_max_w, sc.objective.metric_column, str(scenario)
+
+
+def _csv_epoch(users: Path, opts: dict):
+    from bssim.epoch import EpochConfig, schedule
+    from bssim.options.links import make_link
+    from bssim.options.objective import Objective
+    from bssim.options.usercsv import read_menu_csv
+
+    missing = [n for n in ("--p-max-w", "--T-s") if opts[n] is None]
+    if missing:
+        raise ValueError(f"--users needs {', '.join(missing)}")
+    metric = {"psnr": "psnr_db"}.get(opts["metric"], opts["metric"])
+    objective = Objective(kind=opts["objective"], metric=metric)
+    inputs, user_ids = read_menu_csv(users, opts["--T-s"], metric, opts["--bandwidth-hz"])
+    config = EpochConfig(p_max_w=opts["--p-max-w"], link=make_link(opts["link"]), objective=objective,
+                         solver=opts["solver"] or "dp", grid=opts["grid"], quantum_w=opts["quantum"],
+                         solver_options={"polish": True} if opts["polish"] and (opts["solver"] or "dp") == "dp" else {})
+    res = schedule(inputs, config)
+    table = res.table(metric)
+    table.insert(0, "user", user_ids)
+    table["gain_db"] = 10 * np.log10(inputs.channels.gain)
+    return res, table, opts["--p-max-w"], metric, str(users)
+
+
+def _summary(res, table, p_max: float, label: str) -> dict:
+    sol = res.solution
+    counts = table["scheme"].astype(str).value_counts()
+    detail_cols = ["user", "scheme", "rate_level", "rate_label", "snr_level_db", "power_w", "bits", "symbols",
+                   "quality", "utility"]
+    return {
+        "source": label, "solver": sol.solver, "objective": float(sol.objective), "n_users": len(table),
+        "n_direct": int(counts.get("direct", 0)), "n_key": int(counts.get("key", 0)), "n_none": int(counts.get("none", 0)),
+        "p_max_w": float(p_max), "power_used_w": float(sol.power_used_w), "solve_time_s": float(sol.solve_time_s),
+        "menu_items": int(res.problem.n_options), "choices": [int(c) for c in res.choice],
+        "choices_detail": table[[c for c in detail_cols if c in table]].to_dict("records"),
+        "info": {k: v for k, v in sol.info.items() if isinstance(v, (int, float, str, bool, list)) or v is None},
+    }
+
+
+def _print_table(table, summary: dict, metric: str, show: int) -> None:
+    console = Console()
+    t = Table(title=f"{summary['source']}: first {min(show, len(table))} of {len(table)} users",
+              box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for col in ("user", "gain/dB", "scheme", "rate level", "power/W", "kbit", metric, "utility"):
+        t.add_column(col, justify="right")
+    for r in table.head(show).itertuples():
+        cost = r.bits / 1e3 if r.bits > 0 else (r.symbols / 1e3 if r.symbols > 0 else 0.0)
+        t.add_row(str(r.user), f"{r.gain_db:.1f}" if hasattr(r, "gain_db") else "-", str(r.scheme), str(r.rate_label),
+                  f"{r.power_w:.3g}", f"{cost:.1f}", f"{r.quality:.3f}", f"{r.utility:.3f}")
+    console.print(t)
+    console.print(
+        f"solver [bold]{summary['solver']}[/]: objective {summary['objective']:.4f}, served "
+        f"{summary['n_users'] - summary['n_none']}/{summary['n_users']} (direct {summary['n_direct']}, key "
+        f"{summary['n_key']}), power {summary['power_used_w']:.4g} / {summary['p_max_w']:.4g} W, "
+        f"{summary['menu_items']} menu items, solve time {summary['solve_time_s'] * 1e3:.2f} ms")
+    for w in summary["info"].get("warnings", []) or []:
+        console.print(f"[yellow]warning:[/] {w}")
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def solve(
         scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file (omit with --users)"),
-        users: Optional[Path] = typer.Option(None, "--users", help="CSV of users: noise_w, gain, loss_w, D_bits, C_bits, alpha"),
+        users: Optional[Path] = typer.Option(None, "--users", help="menu CSV: long (user, scheme, rate_level, bits|symbols, quality, gain, noise_w, loss_w) or the seed's (noise_w, gain, loss_w, D_bits, C_bits, alpha)"),
         solver: Optional[str] = typer.Option(None, "--solver", help=SOLVER_HELP + "; default: the scenario's"),
         seed: Optional[int] = typer.Option(None, "--seed", help="master seed (overrides the scenario's)"),
-        epoch: int = typer.Option(0, "--epoch", min=0, help="which epoch's fading to draw"),
-        grid: Optional[int] = typer.Option(None, "--grid", min=1, help="DP power-grid steps G"),
+        epoch: int = typer.Option(0, "--epoch", min=0, help="which epoch of the simulation to solve"),
+        grid: Optional[int] = typer.Option(None, "--grid", min=1, help="DP grid steps G (Δ = P_max/G); default: automatic power quantum"),
+        quantum: Optional[float] = typer.Option(None, "--quantum-w", help="DP power step Δ in W"),
         p_max_w: Optional[float] = typer.Option(None, "--p-max-w", help="power budget P_max in W"),
         delay_s: Optional[float] = typer.Option(None, "--T-s", help="delay bound T in s"),
         bandwidth_hz: Optional[float] = typer.Option(None, "--bandwidth-hz", help="bandwidth B in Hz"),
+        link: str = typer.Option("shannon", "--link", help="--users: link model shannon | analog"),
+        objective: str = typer.Option("sum", "--objective", help="--users: sum | log | seed"),
+        metric: str = typer.Option("ssim", "--metric", help="--users: quality metric the 'quality' column holds"),
         polish: Optional[bool] = typer.Option(None, "--polish/--no-polish", help="dp: spend the watts left by the grid rounding on upgrades"),
-        as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),
+        as_json: bool = typer.Option(False, "--json", help="print one JSON object (choices_detail: per user scheme, rate level, power, quality)"),
         show: int = typer.Option(20, "--show", min=0, help="how many users to list in the table"),
     ) -> None:
-        """Solve one scheduling epoch: per user P_n0, P_n1 and the choice {none, direct, key}."""
-        from bssim.epoch import read_users_csv, solve_epoch
-        from bssim.scenario import load_scenario
-
+        """Solve one scheduling epoch: per user the option (scheme, rate level) and its power."""
         with user_errors():
             if (scenario is None) == (users is None):
                 raise ValueError("give a scenario file or --users FILE.csv (exactly one)")
+            for name, v in (("--p-max-w", p_max_w), ("--T-s", delay_s), ("--bandwidth-hz", bandwidth_hz), ("--quantum-w", quantum)):
+                if v is not None and not (np.isfinite(v) and v > (-1 if name == "--p-max-w" else 0)):
+                    raise ValueError(f"{name} = {v!r}: must be a finite number {'>= 0' if name == '--p-max-w' else '> 0'}")
+            set_compute_threads()
             if scenario is not None:
-                overrides = {k: v for k, v in {"seed": seed, "scheduler.grid": grid, "scheduler.p_max_w": p_max_w,
-                             "scheduler.delay_bound_s": delay_s, "cell.bandwidth_hz": bandwidth_hz,
-                             "scheduler.solver": solver, "scheduler.polish": polish}.items() if v is not None}
-                sc = load_scenario(scenario, overrides)
-                if sc.content.source == "declared":
-                    from bssim.cell import draw_users
-
-                    table = draw_users(sc, epoch=epoch)
-                else:  # measured content: the engine's epoch-0 users (measurements cached on disk)
-                    if epoch != 0:
-                        raise ValueError("--epoch: measured content is solved at epoch 0 only; use 'bssim run' for later epochs")
-                    from bssim.sim import first_epoch_users
-
-                    table = first_epoch_users(scenario, overrides=overrides, progress=not as_json)
-                p_max, t_s, bw, g, solver_name = (sc.scheduler.p_max_w, sc.scheduler.delay_bound_s,
-                                                  sc.cell.bandwidth_hz, sc.scheduler.grid, sc.scheduler.solver)
-                solver_opts = sc.scheduler.solver_options()
-                label = str(scenario)
+                overrides = {k: v for k, v in {"seed": seed, "scheduler.grid": grid, "scheduler.power_quantum_w": quantum,
+                             "scheduler.p_max_w": p_max_w, "scheduler.delay_bound_s": delay_s,
+                             "cell.bandwidth_hz": bandwidth_hz, "scheduler.solver": solver,
+                             "scheduler.polish": polish}.items() if v is not None}
+                res, table, p_max, metric_col, label = _scenario_epoch(scenario, epoch, overrides, as_json)
             else:
-                missing = [n for n, v in (("--p-max-w", p_max_w), ("--T-s", delay_s), ("--bandwidth-hz", bandwidth_hz)) if v is None]
-                if missing:
-                    raise ValueError(f"--users needs {', '.join(missing)}")
-                table = read_users_csv(users)  # type: ignore[arg-type]
-                table["bandwidth_hz"] = bandwidth_hz
-                p_max, t_s, bw, g, solver_name = p_max_w, delay_s, bandwidth_hz, grid or 1000, solver or "dp"
-                solver_opts = {"polish": True} if polish and solver_name == "dp" else {}
-                label = str(users)
-            result, sol = solve_epoch(table, p_max, t_s, bw, solver=solver_name, grid=g, **solver_opts)
-
-        choices = [int(c) for c in sol.choice]
-        summary = {
-            "source": label,
-            "solver": sol.solver,
-            "objective": float(sol.objective),
-            "n_users": len(choices),
-            "n_direct": choices.count(0),
-            "n_key": choices.count(1),
-            "n_none": choices.count(-1),
-            "p_max_w": float(p_max),
-            "power_used_w": float(sol.power_used_w),
-            "grid": int(g),
-            "delay_s": float(t_s),
-            "bandwidth_hz": float(bw),
-            "choices": choices,
-            "solve_time_s": float(sol.solve_time_s),
-            "info": {k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v)) for k, v in sol.info.items()},
-        }
+                opts = {"--p-max-w": p_max_w, "--T-s": delay_s, "--bandwidth-hz": bandwidth_hz, "link": link,
+                        "objective": objective, "metric": metric, "solver": solver, "grid": grid, "quantum": quantum,
+                        "polish": polish}
+                res, table, p_max, metric_col, label = _csv_epoch(users, opts)
+        summary = _summary(res, table, p_max, label)
         if as_json:
-            typer.echo(json.dumps(summary))
+            typer.echo(json.dumps(json_safe(summary)))
             return
-        console = Console()
-        t = Table(title=f"{label}: first {min(show, len(result))} of {len(result)} users",
-                  box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-        for col in ("user", "dist/m", "gain/dB", "D/kbit", "C/kbit", "α", "P_n0/W", "P_n1/W", "choice"):
-            t.add_column(col, justify="right")
-        for row in result.head(show).itertuples():
-            t.add_row(
-                str(row.user),
-                f"{row.distance_m:.0f}" if hasattr(row, "distance_m") else "-",
-                f"{10 * np.log10(row.gain):.1f}",
-                f"{row.D_bits / 1e3:.0f}",
-                f"{row.C_bits / 1e3:.0f}",
-                f"{row.alpha:.3f}",
-                _fmt_power(row.p_direct_w),
-                _fmt_power(row.p_key_w),
-                row.choice_name,
-            )
-        console.print(t)
-        console.print(
-            f"solver [bold]{sol.solver}[/]: objective Σρ = {sol.objective:.4f}, served {len(choices) - summary['n_none']}"
-            f"/{len(choices)} (direct {summary['n_direct']}, key {summary['n_key']}), power "
-            f"{sol.power_used_w:.4g} / {p_max:.4g} W, solve time {sol.solve_time_s * 1e3:.2f} ms"
-        )
+        _print_table(table, summary, metric_col, show)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 from bssim.results import RunResult, build_manifest, summarise, write_run
 from bssim.scenario import DeclaredContent, Scenario, apply_overrides, load_scenario, parse_scenario
 
-__all__ = ["run", "prepare_scenario", "first_epoch_users", "RunResult", "write_run"]
+__all__ = ["run", "prepare_scenario", "solve_epoch", "make_source", "RunResult", "write_run"]
 
 
 def prepare_scenario(
@@ -50,13 +50,27 @@ def prepare_scenario(
 
 def make_source(scenario: Scenario, scenario_path: Path | None = None, progress: bool = False):
     """The content source of a scenario: declared distributions, or the pipeline's measurements."""
-    from bssim.sim.content import DeclaredSource
+    from bssim.content.sources import DeclaredSource, MeasuredSource
 
     if isinstance(scenario.content, DeclaredContent):
-        return DeclaredSource(scenario.content)
-    from bssim.sim.measured import measured_source
+        return DeclaredSource(scenario.content, scenario.objective.metric_column)
+    from bssim.content.measured import measure_content
 
-    return measured_source(scenario, scenario_path, progress=progress)
+    return MeasuredSource(measure_content(scenario, scenario_path, progress=progress))
+
+
+def source_key(scenario: Scenario) -> str:
+    """What a scenario's content measurements depend on, as a string: scenarios with equal keys
+    can share one content source (sweeps over P_max or the solver measure once)."""
+    import json
+
+    parts = {"content": scenario.content.model_dump(mode="json"), "link": scenario.link.model_dump(mode="json"),
+             "metric": scenario.objective.metric}
+    if scenario.link.model == "analog":  # the channel noise of analog measurements follows the seed
+        parts["seed"] = scenario.seed
+    if isinstance(scenario.content, DeclaredContent):
+        parts = {"declared": id(scenario)}  # declared sources are cheap: never shared
+    return json.dumps(parts, sort_keys=True)
 
 
 def run(
@@ -102,6 +116,9 @@ def run(
         "scenario": sc.name,
         "seed": sc.seed,
         "solver": sc.scheduler.solver,
+        "link": sc.link.model,
+        "objective": sc.objective.kind,
+        "metric": sc.objective.metric_column,
         "p_max_w": sc.scheduler.p_max_w,
         "users": sc.users.count,
         "content_source": source.source,
@@ -118,45 +135,23 @@ def run(
     return result
 
 
-def first_epoch_users(
-    scenario: Scenario | str | Path, *, seed: int | None = None, overrides: dict[str, Any] | None = None,
-    progress: bool = False,
-) -> "pd.DataFrame":
-    """The users requesting in epoch 0 as a users table for :func:`bssim.epoch.solve_epoch`.
+def solve_epoch(
+    scenario: Scenario | str | Path, *, epoch: int = 0, seed: int | None = None,
+    overrides: dict[str, Any] | None = None, progress: bool = False, source: Any = None,
+):
+    """One epoch of a scenario, exactly as ``bssim run`` schedules it: returns
+    (:class:`~bssim.epoch.EpochResult`, per-request table, scenario).
 
-    This is how ``bssim solve`` gets measured content: the engine runs one epoch (the
-    initial users, epoch-0 fading and their measured D_n, C_n, α_n at their operating
-    SNR) and its rows become the table. Columns: ``user, distance_m, gain, gain_db, noise_w,
-    loss_w, bandwidth_hz, D_bits, C_bits, alpha, key_available, content_source`` (+ ``content,
-    frame, operating_snr_db`` for measured content). ``key_available`` is False where the
-    background match failed (no key option).
-    """
-    import numpy as np
-    import pandas as pd
+    The engine runs epochs 0..``epoch`` (the users, their channels and requests come from
+    the same seeded streams) and returns that epoch's result. The table has one row per
+    request with the decision columns of :meth:`~bssim.epoch.EpochResult.per_user` and
+    ``user, distance_m, gain_db, content, frame, key_available``."""
+    from bssim.sim.engine import Engine
 
-    sc, path = prepare_scenario(scenario, overrides, seed, 1)
-    res = run(path if path is not None else sc, seed=seed, epochs=1, overrides=overrides, progress=progress)
-    ue = res.user_epochs
-    ue = ue[ue["epoch"] == 0]
-    items = ue["items"].to_numpy(float)
-    users = pd.DataFrame(
-        {
-            "user": ue["user"].to_numpy(),
-            "distance_m": ue["distance_m"].to_numpy(float),
-            "gain": np.power(10.0, ue["gain_db"].to_numpy(float) / 10.0),
-            "gain_db": ue["gain_db"].to_numpy(float),
-            "noise_w": sc.noise_w(),
-            "loss_w": sc.cell.loss_w,
-            "bandwidth_hz": sc.cell.bandwidth_hz,
-            "D_bits": items * ue["D_bits"].to_numpy(float),
-            "C_bits": items * ue["C_bits"].to_numpy(float),
-            "alpha": ue["alpha"].to_numpy(float),
-            # the engine marks a failed background match with P_n1 = inf (as it does an infeasible power)
-            "key_available": np.isfinite(ue["p_key_w"].to_numpy(float)),
-            "content_source": ue["content_source"].astype(str).to_numpy(),
-        }
-    )
-    for col in ("content", "frame", "operating_snr_db"):
-        if col in ue:
-            users[col] = ue[col].to_numpy()
-    return users.reset_index(drop=True)
+    sc, path = prepare_scenario(scenario, overrides, seed, epoch + 1)
+    if source is None:
+        source = make_source(sc, path, progress=progress)
+    engine = Engine(sc, source=source, keep_results=True)
+    user_epochs, _, _ = engine.run(epoch + 1)
+    table = user_epochs[user_epochs["epoch"] == epoch].reset_index(drop=True)
+    return engine.results[epoch], table, sc

@@ -112,7 +112,7 @@ def run_sweep(
     Seeds are the scenario's seed, +1, ..., +seeds-1. Returns the combined summary; see the
     module docstring for the folder layout and resuming.
     """
-    from bssim.sim import make_source, prepare_scenario
+    from bssim.sim import make_source, prepare_scenario, source_key
 
     if not grid:
         raise ValueError("sweep: give at least one parameter to sweep")
@@ -163,13 +163,14 @@ def run_sweep(
                 shutil.rmtree(folder)
             todo.append(p)
 
-    content_swept = any(d.startswith("content.") for d in dotted)
-    shared_source = None
-    if todo and not content_swept:
-        shared_source = make_source(todo[0]["scenario"], base_path, progress=progress)
+    sources: dict[str, Any] = {}
 
     def source_for(p):
-        return shared_source if shared_source is not None else make_source(p["scenario"], base_path, progress=progress)
+        """Points whose content measurements agree share one source (one measurement pass)."""
+        key = source_key(p["scenario"])
+        if key not in sources:
+            sources[key] = make_source(p["scenario"], base_path, progress=progress)
+        return sources[key]
 
     bar = None
     if progress and todo:

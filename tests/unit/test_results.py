@@ -82,7 +82,7 @@ def test_sweep_combines_and_resumes_without_recomputing(tiny, tmp_path):
     u = pd.read_parquet(out / "user_epochs.parquet")
     assert len(u) == 8 * 4 * 15 and set(u["solver"]) == {"dp", "greedy"}
     # more power -> more quality, for each solver and seed
-    piv = s.pivot_table(index=["solver", "seed"], columns="p_max_w", values="quality_per_epoch")
+    piv = s.pivot_table(index=["solver", "seed"], columns="p_max_w", values="objective_per_epoch")
     assert (piv[4.0] >= piv[1.0]).all()
 
     before = _mtimes(out)
@@ -110,7 +110,7 @@ def test_sweep_refuses_points_of_another_scenario(tiny, tmp_path):
 def test_process_pool_gives_the_same_results(tiny, tmp_path):
     a = run_sweep(tiny, {"p_max": [1.0, 2.0, 4.0]}, out=tmp_path / "a", workers=1).summary
     b = run_sweep(tiny, {"p_max": [1.0, 2.0, 4.0]}, out=tmp_path / "b", workers=2).summary
-    cols = ["point", "quality_per_epoch", "mean_power_used_w", "drop_share"]
+    cols = ["point", "objective_per_epoch", "mean_power_used_w", "drop_share"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
 
 
@@ -119,7 +119,7 @@ def test_dask_local_cluster_gives_the_same_results(tiny, tmp_path):
     pytest.importorskip("distributed")
     a = run_sweep(tiny, {"p_max": [1.0, 4.0]}, out=tmp_path / "a").summary
     b = run_sweep(tiny, {"p_max": [1.0, 4.0]}, out=tmp_path / "b", workers=2, dask="local").summary
-    cols = ["point", "quality_per_epoch", "mean_power_used_w", "drop_share"]
+    cols = ["point", "objective_per_epoch", "mean_power_used_w", "drop_share"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
     # a running scheduler given by its address (what a cluster larger than this machine looks like)
     from distributed import LocalCluster
@@ -158,7 +158,7 @@ def test_cli_run_sweep_plot(tiny, tmp_path):
     runner = CliRunner()
     r = runner.invoke(app, ["run", str(tiny), "--out", str(tmp_path / "r"), "--seed", "2", "--epochs", "3", "--quiet"])
     assert r.exit_code == 0, r.output
-    assert "Σρ / epoch" in r.output and load_run(tmp_path / "r").manifest["seeds"]["master"] == 2
+    assert "objective / epoch" in r.output and load_run(tmp_path / "r").manifest["seeds"]["master"] == 2
     r = runner.invoke(app, ["run", str(tiny), "--out", str(tmp_path / "r")])
     assert r.exit_code == 2 and "already exists" in r.output
     r = runner.invoke(app, ["run", str(tiny), "--out", str(tmp_path / "r2"), "--set", "p_max=-1"])
@@ -176,6 +176,6 @@ def test_cli_run_sweep_plot(tiny, tmp_path):
         assert files and all(f.is_file() and f.stat().st_size > 1000 for f in files)
         assert {f.suffix for f in files} == {".png", ".pdf"}
     figs = {f.stem for f in (tmp_path / "sw" / "figures").iterdir()}
-    assert figs == {"quality", "power", "options", "deadline"}
+    assert figs == {"objective", "quality", "power", "served", "options"}
     r = runner.invoke(app, ["plot", str(tmp_path / "missing")])
     assert r.exit_code == 2 and "not found" in r.output

@@ -9,7 +9,7 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).parent.parent.parent / "notebooks").glob("*.ipynb"))
 
 TINY = """
 name = "tiny_nb"
@@ -18,7 +18,7 @@ seed = 2
 count = 12
 [scheduler]
 p_max_w = 2.0
-grid = 200
+
 [content]
 source = "declared"
 D_bits = { dist = "uniform", low = 2.0e5, high = 1.0e6 }

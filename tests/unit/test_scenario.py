@@ -5,10 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bssim.cell import draw_users
+from bssim.cell import place_uniform_disc
+from bssim.content.sources import DeclaredSource
 from bssim.scenario import ScenarioError, apply_overrides, load_scenario, parse_scenario, resolve_field_path
 
-SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
+SCENARIOS = sorted((Path(__file__).parent.parent.parent / "scenarios").glob("*.toml"))
 DECLARED = {"source": "declared", "D_bits": 5e5, "C_fraction": 0.2, "alpha": 0.8}
 
 
@@ -19,7 +20,7 @@ def test_shipped_scenarios_load(path):
 
 
 def test_dense_cell_has_at_least_100_users():
-    assert load_scenario(Path(__file__).parent.parent / "scenarios" / "dense_cell.toml").users.count >= 100
+    assert load_scenario(Path(__file__).parent.parent.parent / "scenarios" / "dense_cell.toml").users.count >= 100
 
 
 def _write(tmp_path, text):
@@ -74,22 +75,44 @@ def test_overrides_and_short_names():
     assert sc.scheduler.p_max_w == 5.0 and sc.cell.radius_m == 100.0
 
 
-def test_declared_content_violating_c_below_d_is_reported():
-    sc = parse_scenario({"content": dict(DECLARED, C_fraction=1.5)})
+def test_declared_content_draws_are_checked_and_alpha_above_one_is_allowed():
+    rng = np.random.default_rng(0)
+    sc = parse_scenario({"content": dict(DECLARED, C_fraction=-0.5)})
     with pytest.raises(ValueError, match="content.C_bits: user 0"):
-        draw_users(sc)
+        DeclaredSource(sc.content).new_users(rng, 3)
     sc = parse_scenario({"content": dict(DECLARED, alpha=1.2)})
-    with pytest.raises(ValueError, match="content.alpha"):
-        draw_users(sc)
+    attrs = DeclaredSource(sc.content).new_users(rng, 3)
+    np.testing.assert_allclose(attrs["q_key"], 1.2 * attrs["q_direct"])
 
 
-def test_draw_users_reproducible_and_in_cell():
-    sc = parse_scenario({"seed": 7, "users": {"count": 500}, "cell": {"radius_m": 200}, "content": DECLARED})
-    a, b = draw_users(sc), draw_users(sc)
-    assert a.equals(b)
-    assert np.all((a["distance_m"] >= 10) & (a["distance_m"] <= 200))
-    c = draw_users(sc, epoch=1)
-    np.testing.assert_array_equal(a["pathloss_db"], c["pathloss_db"])  # same positions
-    assert not np.allclose(a["fading_gain"], c["fading_gain"])  # new fading
+def test_users_are_uniform_in_the_annulus():
+    x, y = place_uniform_disc(np.random.default_rng(7), 5000, 200.0, 10.0)
+    d = np.hypot(x, y)
+    assert np.all((d >= 10) & (d <= 200))
     # uniform over the area: median radius ~ R/sqrt(2)
-    assert np.median(a["distance_m"]) == pytest.approx(200 / np.sqrt(2), rel=0.08)
+    assert np.median(d) == pytest.approx(200 / np.sqrt(2), rel=0.05)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"scheduler": {"p_max_w": float("nan")}}, "scheduler.p_max_w.*finite"),
+        ({"cell": {"bandwidth_hz": float("inf")}}, "cell.bandwidth_hz.*finite"),
+        ({"cell": {"radius_m": float("inf")}}, "cell.radius_m.*finite"),
+        ({"scheduler": {"grid": 100, "power_quantum_w": 0.01}}, "at most one of grid and power_quantum_w"),
+        ({"link": {"model": "analog"}}, "needs measured content"),
+        ({"objective": {"kind": "max"}}, "objective.kind"),
+    ],
+)
+def test_non_finite_and_inconsistent_settings_are_rejected(data, message):
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario({"content": DECLARED, **data}, "x.toml")
+
+
+def test_measured_media_accept_strings_and_tables():
+    sc = parse_scenario({"content": {"source": "measured", "media": ["a.avi", {"path": "b", "share": 3, "files": 2}],
+                                     "scales": [1.0, 0.5]}})
+    m = sc.content.media_entries()
+    assert [e.path for e in m] == ["a.avi", "b"] and m[1].share == 3 and m[1].files == 2
+    with pytest.raises(ScenarioError, match="scales"):
+        parse_scenario({"content": {"source": "measured", "media": ["a"], "scales": [1.5]}})

@@ -1,0 +1,145 @@
+"""Media a scenario's users watch: videos and image folders, resolved, probed and loaded.
+
+* A video: the frames ``frames = "START:STOP:STEP"`` (STOP clamped to the container's frame
+  count) and a background library built from the video itself
+  (temporal median of ``library_frames`` frames, seed III.B; or one background per
+  ORB-similarity segment, seed III.C, with ``segment_threshold``).
+* An image folder: its first ``files`` images by name; the library is the folder
+  ``library`` (none: no key option, the photographs go direct only).
+
+Videos are probed: the frames that decode in sequence are counted (a container's frame
+count can be wrong, e.g. ``tree.avi`` reports 444 and decodes 68), and asking for frames
+beyond them is an error that says how many decode. Probes and libraries are cached on
+disk (:mod:`bssim.content.cache`), keyed by the file's hash and the settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bssim.content.cache import cached_json, cached_library
+from bssim.paths import shared_dir
+from bssim.scenario import Media
+
+
+@dataclass
+class MediaItems:
+    """The loaded content of one media entry: frames (name → RGB) and its background library."""
+
+    name: str
+    entry: Media
+    path: Path
+    kind: str  # "video" | "images"
+    frames: dict[int, np.ndarray]
+    library: object | None  # BackgroundLibrary, or None (no key option)
+    info: dict = field(default_factory=dict)
+
+
+def resolve_path(entry: str, scenario_path: Path | None, field_name: str = "content.media") -> Path:
+    """``@shared/x`` → <shared>/x; relative → next to the scenario file; must exist."""
+    if entry.startswith("@shared/"):
+        p = shared_dir() / entry[len("@shared/"):]
+    else:
+        p = Path(entry).expanduser()
+        if not p.is_absolute() and scenario_path is not None:
+            p = Path(scenario_path).resolve().parent / p
+    if not p.exists():
+        raise FileNotFoundError(f"{field_name}: {entry!r} -> {p} does not exist")
+    return p
+
+
+def parse_frames(spec: str, n_frames: int, where: str) -> range:
+    """'START:STOP:STEP' (STOP clamped to the container's ``n_frames``) → range, errors naming ``where``."""
+    try:
+        parts = [int(v) for v in spec.split(":")]
+        start, stop, step = (parts + [1])[:3] if len(parts) == 2 else parts
+    except ValueError:
+        raise ValueError(f"{where} = {spec!r}: expected START:STOP:STEP integers, e.g. '0:795:50'") from None
+    if start < 0 or step < 1 or stop <= start:
+        raise ValueError(f"{where} = {spec!r}: need 0 <= START < STOP and STEP >= 1")
+    r = range(start, min(stop, n_frames), step)
+    if len(r) == 0:
+        raise ValueError(f"{where} = {spec!r}: no frame below the video's {n_frames} frames")
+    return r
+
+
+def probe_video(path: Path) -> dict:
+    """Frames that decode in sequence, the container's count, size and fps (cached by file hash)."""
+    from bssim.pipeline.io import file_hash, iter_video, video_info
+
+    def compute() -> dict:
+        info = video_info(path)
+        n = sum(1 for _ in iter_video(path))
+        return {**info, "container_frames": info["frames"], "decodable_frames": n}
+
+    return cached_json("probe", {"file": file_hash(path)}, compute)
+
+
+def _video_library(path: Path, entry: Media, n_frames: int, orb_features: int):
+    from bssim.pipeline import BackgroundLibrary, read_frames, segment_by_orb, temporal_background
+    from bssim.pipeline.io import file_hash
+
+    def build():
+        idx = sorted(set(np.linspace(0, n_frames - 1, min(n_frames, entry.library_frames)).round().astype(int).tolist()))
+        frames = read_frames(path, idx)
+        lib = BackgroundLibrary(orb_features=orb_features)
+        segments = segment_by_orb(frames, entry.segment_threshold) if entry.segment_threshold else [idx]
+        for k, seg in enumerate(segments):
+            vb = temporal_background({i: frames[i] for i in seg})
+            name = f"{path.stem}_bg" if len(segments) == 1 else f"{path.stem}_seg{k}"
+            lib.add(name, vb.image, source=f"{path.name} frames {seg[0]}..{seg[-1]} ({len(seg)} sampled), "
+                    f"temporal median, holes {100 * vb.hole_fraction:.2f} %")
+        return lib
+
+    key = {"file": file_hash(path), "frames": n_frames, "library_frames": entry.library_frames,
+           "segment_threshold": entry.segment_threshold, "orb_features": orb_features}
+    return cached_library(key, build)
+
+
+def _load_video(path: Path, entry: Media, where: str, orb_features: int) -> MediaItems:
+    from bssim.pipeline.io import file_hash, iter_video
+
+    probe = probe_video(path)
+    n = int(probe["decodable_frames"])
+    if n == 0:
+        raise ValueError(f"{where}: {path} has no decodable frames")
+    wanted = parse_frames(entry.frames, max(n, int(probe["container_frames"])), f"{where}.frames")
+    if wanted[-1] >= n:
+        raise ValueError(f"{where}.frames = {entry.frames!r} asks for frame {wanted[-1]}, but only the first {n} frames "
+                         f"of {path} decode (the container reports {probe['container_frames']}); use STOP <= {n}")
+    frames = dict(iter_video(path, wanted))
+    if len(frames) < len(wanted):  # cannot happen after the probe unless the file changed
+        raise ValueError(f"{where}.frames = {entry.frames!r}: {path} decodes only {len(frames)} of the requested frames")
+    info = {"kind": "video", "sha256_16": file_hash(path), "decodable_frames": n,
+            "container_frames": int(probe["container_frames"]), "frames_measured": len(frames)}
+    lib = _video_library(path, entry, n, orb_features)
+    return MediaItems(path.stem, entry, path, "video", frames, lib, info)
+
+
+def _load_images(path: Path, entry: Media, where: str, scenario_path: Path | None) -> MediaItems:
+    from bssim.pipeline import library_from_folder
+    from bssim.pipeline.io import list_images, read_image
+
+    files = list_images(path)
+    if not files:
+        raise ValueError(f"{where}: no images in {path}")
+    files = files[: entry.files] if entry.files else files
+    frames = {i: read_image(f) for i, f in enumerate(files)}
+    lib = library_from_folder(resolve_path(entry.library, scenario_path, f"{where}.library")) if entry.library else None
+    info = {"kind": "images", "files": [f.name for f in files], "library": entry.library}
+    return MediaItems(path.name, entry, path, "images", frames, lib, info)
+
+
+def load_media(entry: Media, scenario_path: Path | None, where: str, orb_features: int = 1000) -> MediaItems:
+    """Resolve, probe and load one media entry (module docstring)."""
+    from bssim.pipeline.io import is_video
+
+    path = resolve_path(entry.path, scenario_path, where)
+    if path.is_file() and is_video(path):
+        return _load_video(path, entry, where, orb_features)
+    if path.is_dir():
+        return _load_images(path, entry, where, scenario_path)
+    raise ValueError(f"{where}: {path} is neither a video file nor a folder of images")
