@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bssim.content.cache import read_json, write_json
-from bssim.content.media import MediaItems, load_media
+from bssim.content.media import MediaItems, check_media, load_media
 from bssim.options.table import OptionTable
 from bssim.scenario import MeasuredContent, Scenario
 
@@ -86,6 +86,7 @@ def measure_content(scenario: Scenario, scenario_path: Path | None = None, progr
     mc = scenario.content
     if not isinstance(mc, MeasuredContent):
         raise ValueError("measure_content needs content.source = 'measured'")
+    check_media(mc.media_entries(), scenario_path, mc.extractor)
     model = get_model(model)
     spec = measure_spec(scenario, model)
     media = [load_media(e, scenario_path, f"content.media[{i}]") for i, e in enumerate(mc.media_entries())]

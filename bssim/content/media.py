@@ -133,6 +133,26 @@ def _load_images(path: Path, entry: Media, where: str, scenario_path: Path | Non
     return MediaItems(path.name, entry, path, "images", frames, lib, info)
 
 
+def check_media(entries: list[Media], scenario_path: Path | None, extractor: str) -> None:
+    """Cheap checks of every media entry before any long work: paths exist, ``frames`` parses,
+    the extractor's model file is present. Errors name the field and the value."""
+    for i, entry in enumerate(entries):
+        where = f"content.media[{i}]"
+        path = resolve_path(entry.path, scenario_path, where)
+        parse_frames(entry.frames, 10**9, f"{where}.frames")
+        if entry.library is not None:
+            resolve_path(entry.library, scenario_path, f"{where}.library")
+        if path.is_dir() and entry.segment_threshold is not None:
+            raise ValueError(f"{where}.segment_threshold: only videos are split into segments; {path} is a folder")
+    if extractor in ("rembg", "hybrid"):
+        from bssim.pipeline.extract import rembg_model_path
+
+        model = rembg_model_path("u2netp")
+        if not model.is_file():
+            raise FileNotFoundError(f"content.extractor = {extractor!r} needs rembg's model u2netp.onnx, not found at "
+                                    f"{model}; put it there or set U2NET_HOME (or BSSIM_SHARED to the shared folder)")
+
+
 def load_media(entry: Media, scenario_path: Path | None, where: str, orb_features: int = 1000) -> MediaItems:
     """Resolve, probe and load one media entry (module docstring)."""
     from bssim.pipeline.io import is_video

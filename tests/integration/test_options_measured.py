@@ -89,3 +89,14 @@ def test_a_partly_undecodable_video_is_probed_and_bad_frames_are_an_error():
         load_media(Media(path=str(TREE), frames="0:400:100"), None, "content.media[0]")
     ok = load_media(Media(path=str(TREE), frames=f"0:{n}:30", library_frames=10), None, "content.media[0]")
     assert sorted(ok.frames) == list(range(0, n, 30)) and ok.library is not None
+
+
+def test_a_truncated_video_asking_for_frames_that_do_not_decode_is_an_error(tmp_path):
+    """The first 1/30 of vtest.avi's bytes: the container still says 795 frames."""
+    cut = tmp_path / "vtest_cut.avi"
+    data = VIDEO.read_bytes()
+    cut.write_bytes(data[: len(data) // 30])
+    n = probe_video(cut)["decodable_frames"]
+    assert 0 < n < 100
+    with pytest.raises(ValueError, match=rf"frames = '0:795:200' asks for frame 600, but only the first {n} frames"):
+        load_media(Media(path=str(cut), frames="0:795:200"), None, "content.media[0]")
