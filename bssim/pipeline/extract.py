@@ -216,3 +216,10 @@ def extract_foreground(frame: np.ndarray, background: np.ndarray | None, s: Extr
     if s.name == "bgdiff":
         return bgdiff_mask(frame, background, **bkw)
     return hybrid_mask(frame, background, s.rembg_model, s.rembg_threshold, s.margin_px, **bkw)
+
+
+def reference_foreground(frame: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Extractor-independent foreground used to score the people themselves: bgdiff against
+    B* with default settings, dilated by 5 px."""
+    m = bgdiff_mask(frame, background)
+    return cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))) > 0
