@@ -15,11 +15,15 @@ round up and C·Δ <= P_max, Σ c <= C implies Σ P <= P_max in watts.
 
 Never worse than greedy (``fallback=True``, default): rounding every served user's power up
 to whole steps wastes up to one step each, so the grid optimum can lose a user (or an
-upgrade) that the quality-per-watt greedy, working on continuous watts, still fits. After
-the DP (and ``polish``), greedy is run and its choice returned if its real objective is
-higher (``info["fallback"] = "greedy"``). ``info["int_objective"]`` (the integer optimum,
-what CP-SAT reproduces) and ``info["grid_objective"]`` (float objective of the pure DP
-choice) always describe the grid solution.
+upgrade) that a greedy working on continuous watts still fits -- most where the budget
+serves users much cheaper than the median user that sets the automatic Δ. After the DP
+(and ``polish``), both greedies (:func:`~bssim.sched.baselines.greedy`, plain and
+``hull=True``) are run and the best choice returned if its real objective is higher
+(``info["fallback"]`` = "greedy" or "greedy_hull", else None). ``info["int_objective"]``
+(the integer optimum, what CP-SAT reproduces) and ``info["grid_objective"]`` (float
+objective of the pure DP choice) always describe the grid solution. The returned
+objective is therefore not guaranteed non-decreasing in P_max (greedy is not), the
+integer optimum is (with Δ fixed).
 
 Speed and memory (all exact, nothing approximated):
 
@@ -481,9 +485,10 @@ def solve_dp(
         info["polish_moves"] = upgrade_pass(problem, choice)
         objective, power = evaluate(problem, choice)
     if fallback:
-        g = greedy(problem)
-        info["greedy_objective"] = g.objective
-        if g.objective > objective:
-            choice, objective, power = g.choice, g.objective, g.power_used_w
-            info["fallback"] = "greedy"
+        for name, hull in (("greedy", False), ("greedy_hull", True)):
+            g = greedy(problem, hull=hull)
+            info[f"{name}_objective"] = g.objective
+            if g.objective > objective:
+                choice, objective, power = g.choice, g.objective, g.power_used_w
+                info["fallback"] = name
     return Solution("dp", choice, objective, power, time.perf_counter() - t0, info)
