@@ -119,8 +119,8 @@ def test_quantum_modes_and_argument_errors():
             solve(pb, "cpsat", quantum_w=bad)
     with pytest.raises(ValueError, match="steps_per_user"):
         solve(pb, "dp", grid=10, steps_per_user=8)
-    with pytest.raises(ValueError, match="not of 'greedy'"):
-        solve(pb, "greedy", quantum_w=0.1)
+    # solvers that work in watts ignore the quantum (callers pass one for every solver)
+    assert solve(pb, "greedy", quantum_w=0.1).choice.tolist() == solve(pb, "greedy").choice.tolist()
     # info keys every grid solver reports
     for solver in ("dp", "cpsat"):
         info = solve(pb, solver, quantum_w=0.25).info
@@ -380,3 +380,16 @@ def test_default_policies_and_errors():
             Problem(pb.power_w, pb.quality, 1.0, ("d0", "d1", "k0"), bad)
     ok = Problem(pb.power_w, pb.quality, 1.0, ("d0", "d1", "k0"), {"all_key": np.array([2.0, -1.0, 0.0])})
     assert ok.policy("all_key").tolist() == [2, -1, 0]
+
+
+@pytest.mark.parametrize("power, p_max", [(1.4e-129, 1.0), (1e-300, 1e300), (5e-324, 1e-300), (3.0, 1e12)])
+def test_extreme_power_ratios(power, p_max):
+    """Tiny or huge P_max / Δ: exact costs, the budget cap (no needless coarsening), and the
+    DP, CP-SAT and the MIP agree."""
+    pb = Problem([[power, 2 * power]], [[0.5, 0.9]], p_max, ("a", "b"))
+    with np.errstate(invalid="raise"):  # no inf/NaN arithmetic (underflow is fine)
+        qz = quantize(pb)
+        dp, cp = solve(pb, "dp"), solve(pb, "cpsat")
+    assert qz.capped == "budget" and qz.capacity == qz.costs.max()
+    assert qz.quantum_w == max(power / 4096, np.finfo(float).tiny)
+    assert dp.choice.tolist() == cp.choice.tolist() == solve(pb, "mip").choice.tolist() == [1]

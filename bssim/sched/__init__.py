@@ -71,7 +71,7 @@ def solve(
     """Solve ``problem`` with the named solver.
 
     Power quantum of ``dp`` and ``cpsat`` (:mod:`bssim.sched.quantum`; at most one of the
-    two): ``grid=G`` (Δ = P_max / G, capacity G: the seed's grid), ``quantum_w`` (a fixed Δ
+    two; the other solvers work in watts and ignore both): ``grid=G`` (Δ = P_max / G, capacity G: the seed's grid), ``quantum_w`` (a fixed Δ
     in W, capacity floor(P_max / Δ)), or neither (default: automatic Δ from the option
     powers, independent of P_max; ``steps_per_user`` overrides its g). Both also take
     ``max_capacity`` and ``quality_scale``. ``info`` then has ``grid_mode``, ``quantum_w``,
@@ -103,8 +103,6 @@ def solve(
     if solver == "cpsat":
         _check_options(solver, solve_cpsat, options)
         return solve_cpsat(problem, grid, quantum_w=quantum_w, **options)
-    if grid is not None or quantum_w is not None:
-        raise ValueError(f"grid / quantum_w are options of the dp and cpsat solvers, not of {solver!r}")
     func = {"mip": solve_mip, "greedy": greedy, "all_direct": all_direct, "all_key": all_key}[solver]
     _check_options(solver, func, options)
     return func(problem, **options)
