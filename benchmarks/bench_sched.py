@@ -64,8 +64,8 @@ def menu_row(n: int, k: int, seed: int, limit: float) -> dict:
     pol = _dp(pb, 1, polish=True)
     mip, ref, exact = _reference(pb, limit)
     gap = lambda obj: _gap(ref, exact, obj)  # noqa: E731
-    base = {name: solve(pb, name, **kw).objective for name, kw in
-            (("greedy", {}), ("hull", {"hull": True}), ("all_key", {}))}
+    base = {name: solve(pb, solver, **kw).objective for name, solver, kw in
+            (("greedy", "greedy", {}), ("hull", "greedy", {"hull": True}), ("all_key", "all_key", {}))}
     i = dp.info
     return {
         "N": n, "K": k, "C steps": i["capacity"], "core users": i.get("n_core", "-"),

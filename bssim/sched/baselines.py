@@ -53,11 +53,12 @@ class _Budget:
         self.running = 0.0
         self.abs_sum = 0.0
 
-    def take_all(self, values: list[float]) -> None:
+    def take_all(self, values: np.ndarray) -> None:
         """Record parts known to fit (the caller checked the total with a margin)."""
-        self.parts.extend(values)
-        self.running += math.fsum(values)
-        self.abs_sum += math.fsum(abs(v) for v in values)
+        parts = values.tolist()
+        self.parts.extend(parts)
+        self.running += math.fsum(parts)
+        self.abs_sum += float(np.abs(values).sum()) * (1 + 1e-12)  # only scales the error bound
 
     def try_take(self, extra: float, remove: float = 0.0) -> bool:
         new = self.running + extra - remove
@@ -253,13 +254,12 @@ def _hull_pass(problem: Problem, choice: np.ndarray, budget: _Budget) -> None:
     p_new, p_old = hull_p[u, s + 1], hull_p[u, s]
     total = np.cumsum(p_new - p_old)
     n_pre = int(np.searchsorted(total, (problem.p_max_w - budget.running) * (1 - 1e-9), side="right"))
-    if n_pre:
-        choice[u[:n_pre]] = j[:n_pre]  # a user's later steps come later: its last one wins
-        budget.take_all(np.concatenate([p_new[:n_pre], -p_old[:n_pre][p_old[:n_pre] > 0]]).tolist())
-    nxt = [0] * problem.n_users
-    cur = [0.0] * problem.n_users
-    for uu, ss, p in zip(u[:n_pre].tolist(), s[:n_pre].tolist(), p_new[:n_pre].tolist()):
-        nxt[uu], cur[uu] = ss + 1, p
+    nxt = np.zeros(problem.n_users, dtype=np.int64)
+    cur = np.zeros(problem.n_users)
+    if n_pre:  # a user's later steps come later: its last one wins
+        choice[u[:n_pre]], nxt[u[:n_pre]], cur[u[:n_pre]] = j[:n_pre], s[:n_pre] + 1, p_new[:n_pre]
+        budget.take_all(np.concatenate([p_new[:n_pre], -p_old[:n_pre][p_old[:n_pre] > 0]]))
+    nxt, cur = nxt.tolist(), cur.tolist()
     for uu, jj, ss, p in zip(u[n_pre:].tolist(), j[n_pre:].tolist(), s[n_pre:].tolist(), p_new[n_pre:].tolist()):
         if nxt[uu] != ss:
             continue
