@@ -265,7 +265,8 @@ def _dp_users(costs, qint, avail, must, capacity: int, max_table_bytes: int, max
     active, opts = _user_options(costs, qint, avail & (costs <= cap))
     if not opts:
         return 0, active, [], {"dp_capacity": cap}
-    if min(cap, sum(max(o[0] for o in ol) for ol in opts)) > max_dp_steps:
+    cap = min(cap, sum(max(o[0] for o in ol) for ol in opts))  # exact: no choice uses more
+    if cap > max_dp_steps:
         raise _TooLarge(cap)
     value, picks, info = _run_dp(opts, cap, max_table_bytes)
     info["dp_capacity"] = cap
