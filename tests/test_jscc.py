@@ -710,3 +710,33 @@ def test_eval_cli_json_and_outputs(tmp_path: Path) -> None:
     for bad, opt in ((["--snr", "x"], "--snr"), (["--channel", "optical"], "--channel"), (["--csi", "guess"], "--csi")):
         b = CliRunner().invoke(app, ["jscc", "eval", "--images", str(tmp_path / "imgs"), "--checkpoint", str(ck), *bad])
         assert b.exit_code == 2 and opt in b.output and "Traceback" not in b.output
+
+
+def test_interpolate_never_extrapolates() -> None:
+    from bssim.jscc.compare import interpolate
+
+    pts = [(0.375, 24.0), (0.5, 25.0), (0.625, 26.0)]
+    assert interpolate(0.4375, pts)[0] == pytest.approx(24.5)
+    assert interpolate(0.5, pts)[0] == pytest.approx(25.0)
+    assert math.isnan(interpolate(0.7, pts)[0]) and math.isnan(interpolate(0.3, pts)[0])
+
+
+def test_compare_cli_adaptive_vs_fixed(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bssim.cli import app
+
+    _write_images(tmp_path / "imgs", 2)
+    ad = save_checkpoint(tmp_path / "ad.pt", tiny_model(1))
+    fixed = [save_checkpoint(tmp_path / f"f{n}.pt", tiny_model(n), {"settings": {"fixed_level": n}}) for n in (2, 8)]
+    args = ["jscc", "compare", "--images", str(tmp_path / "imgs"), "--adaptive", str(ad), "--snr", "0,20", "--json",
+            "--fixed", ",".join(str(p) for p in fixed), "--precision", "fp32"]  # fmt: skip
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert [x["snr_db"] for x in rows] == [0.0, 20.0]
+    for x in rows:
+        assert 0.25 <= x["adaptive_rate"] <= 1.0 and "fixed2_psnr_db" in x and "fixed8_psnr_db" in x
+        assert x["delta_db"] == pytest.approx(x["adaptive_psnr_db"] - x["fixed_psnr_at_rate_db"])
+    bad = CliRunner().invoke(app, [*args[:-4], "--fixed", str(ad)])
+    assert bad.exit_code == 2 and "not a fixed-rate model" in bad.output

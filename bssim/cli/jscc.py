@@ -11,7 +11,7 @@ import typer
 from bssim.cli._common import fail as _fail
 from bssim.cli._common import parse_float_list
 
-jscc_app = typer.Typer(help="Adaptive-rate deep JSCC: train, evaluate, export.", no_args_is_help=True)
+jscc_app = typer.Typer(help="Adaptive-rate deep JSCC: train, evaluate, compare, export.", no_args_is_help=True)
 
 
 @jscc_app.command("train")
@@ -140,6 +140,34 @@ def eval_cmd(
         typer.echo(format_tables(summary))
         if out is not None:
             typer.echo(f"wrote {out}/")
+
+
+@jscc_app.command("compare")
+def compare_cmd(
+    images: Path = typer.Option(..., "--images", help="Folder of evaluation images."),
+    adaptive: Path = typer.Option(..., "--adaptive", help="Checkpoint of the adaptive model."),
+    fixed: str = typer.Option(..., "--fixed", help="Comma-separated checkpoints trained with --fixed-level."),
+    snr: str = typer.Option("0,5,10,15,20", "--snr", help="Comma-separated SNRs in dB."),
+    seed: int = typer.Option(0, "--seed"),
+    limit: int = typer.Option(0, "--limit", help="Use only the first N images (0: all)."),
+    precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON on stdout (table on stderr)."),
+) -> None:
+    """Adaptive vs fixed-rate models at equal mean rate, per SNR on AWGN (Δ in dB)."""
+    from bssim.jscc.compare import compare, format_compare
+    from bssim.jscc.report import json_clean
+
+    try:
+        snrs = parse_float_list(snr, "--snr (dB)")
+        paths = [Path(p.strip()) for p in fixed.split(",") if p.strip()]
+        if not paths:
+            raise ValueError("--fixed: expected at least one checkpoint")
+        rows = compare(images, adaptive, paths, snrs, seed=seed, limit=limit, precision=precision)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    typer.echo(format_compare(rows), err=as_json)
+    if as_json:
+        typer.echo(json.dumps(json_clean(rows), indent=1))
 
 
 def register(app: typer.Typer) -> None:
