@@ -538,9 +538,9 @@ def test_settings_errors_name_the_option() -> None:
 def test_dual_ascent_moves_lambda_towards_target_rate() -> None:
     from bssim.jscc.train import update_lambda
 
-    s = _tiny_settings(Path("."), Path("x.pt"), 1, target_rate=0.5, lambda_step=0.1)
-    assert update_lambda(1e-3, 0.7, s) > 1e-3
-    assert update_lambda(1e-3, 0.3, s) < 1e-3
+    s = _tiny_settings(Path("."), Path("x.pt"), 1, target_rate=0.5, lambda_step=1e-3)
+    assert update_lambda(1e-3, 0.7, s) == pytest.approx(1.2e-3)
+    assert update_lambda(1e-4, 0.3, s) == pytest.approx(-1e-4)  # negative: a reward for rate
     assert update_lambda(1e-3, 0.5, s) == pytest.approx(1e-3)
     assert update_lambda(1e-3, float("nan"), s) == 1e-3
     fixed = _tiny_settings(Path("."), Path("x.pt"), 1, target_rate=0.0)

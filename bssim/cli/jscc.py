@@ -37,7 +37,8 @@ def train_cmd(
     c_full: int = typer.Option(32, "--c-full", help="Width of the 7x7 conv at full resolution."),
     n_res: int = typer.Option(2, "--n-res", help="Residual blocks per side."),
     target_rate: float = typer.Option(0.5, "--target-rate", help="Mean share of active channels (0: fixed λ)."),
-    rate_weight: float = typer.Option(1e-4, "--rate-weight", help="λ per active group (start value; fixed if --target-rate 0)."),
+    rate_weight: float = typer.Option(0.0, "--rate-weight", help="λ per active group (start value; fixed if --target-rate 0)."),
+    lambda_step: float = typer.Option(5e-6, "--lambda-step", help="Dual-ascent step of λ per batch and unit rate error."),
     forced_share: float = typer.Option(0.5, "--forced-share", help="Share of each batch sent at a random forced level."),
     fixed_level: int = typer.Option(0, "--fixed-level", help="Train a fixed-rate model at this many channels (0: adaptive)."),
     lr: float = typer.Option(5e-4, "--lr"),
@@ -51,7 +52,7 @@ def train_cmd(
         s = TrainSettings(
             data=str(data), out=str(out), epochs=epochs, batch=batch, crop=crop, crop_tail=crop_tail,
             tail_fraction=tail_fraction, crops_per_epoch=crops_per_epoch, lr=lr, lr2=lr2, lr_fine=lr_fine,
-            target_rate=target_rate, rate_weight=rate_weight, forced_share=forced_share,
+            target_rate=target_rate, rate_weight=rate_weight, lambda_step=lambda_step, forced_share=forced_share,
             fixed_level=fixed_level, seed=seed, device=device, precision=precision, threads=threads,
             max_seconds=60.0 * max_minutes,
             model={"c_s": c_s, "c_half": c_half, "c_full": c_full, "n_res": n_res},
