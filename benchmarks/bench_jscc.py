@@ -44,7 +44,7 @@ def bench_inference(model: AdaptiveJSCC, repeats: int) -> dict[str, float]:
 
 def bench_training(cfg: JSCCConfig, precision: str, repeats: int, crop: int = 128, batch: int = 16) -> float:
     """Training images per second (one optimiser step on ``batch`` crops of ``crop`` px)."""
-    from bssim.jscc.train import TrainSettings, to_tensor, train_step
+    from bssim.jscc.train import StepPlan, TrainSettings, to_tensor, train_step
 
     torch.manual_seed(0)
     m = AdaptiveJSCC(cfg)
@@ -53,7 +53,7 @@ def bench_training(cfg: JSCCConfig, precision: str, repeats: int, crop: int = 12
     opt = torch.optim.Adam(m.parameters(), lr=5e-4)
     s = TrainSettings(data=".", precision=precision)
     x = to_tensor((np.random.default_rng(0).random((batch, crop, crop, 3)) * 255).astype(np.uint8), "cpu")
-    return batch / _timeit(lambda: train_step(m, opt, x, s, 1.0, 1e-4, 1), repeats)
+    return batch / _timeit(lambda: train_step(m, opt, x, s, StepPlan(1.0, 1e-4, 1)), repeats)
 
 
 def _parse_widths(text: str) -> list[JSCCConfig]:

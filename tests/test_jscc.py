@@ -522,6 +522,7 @@ def test_schedule_phases_tau_and_tail() -> None:
     assert sch.tau(17) == pytest.approx(0.1) and sch.tau(19.5) == pytest.approx(0.1)
     assert sch.crops(15) == (128, 16, 4096)
     assert sch.crops(16) == (256, 4, 1024)  # same pixels per step and per epoch
+    assert [sch.is_warmup(e) for e in range(4)] == [True, True, True, False]  # 0.15 of 20 epochs
 
 
 def test_settings_errors_name_the_option() -> None:
@@ -548,15 +549,18 @@ def test_dual_ascent_moves_lambda_towards_target_rate() -> None:
 
 
 def test_batch_choices_forced_share_and_fixed_level() -> None:
-    from bssim.jscc.train import batch_choices
+    from bssim.jscc.train import StepPlan, batch_choices
 
     m = tiny_model()
     logits = torch.zeros(8, TINY.n_choices)
     torch.manual_seed(0)
-    ch, n_forced = batch_choices(m, logits, _tiny_settings(Path("."), Path("x"), 1, forced_share=0.5), 1.0, 1)
+    plan = StepPlan(tau=1.0, lam=0.0, phase=1)
+    ch, n_forced = batch_choices(m, logits, _tiny_settings(Path("."), Path("x"), 1, forced_share=0.5), plan)
     assert n_forced == 4 and ch.shape == (8, TINY.n_choices)
     assert torch.equal(ch.detach().sum(dim=1), torch.ones(8))
-    ch, n_forced = batch_choices(m, logits, _tiny_settings(Path("."), Path("x"), 1, fixed_level=6), 1.0, 1)
+    _, n_forced = batch_choices(m, logits, _tiny_settings(Path("."), Path("x"), 1), StepPlan(1.0, 0.0, 1, warmup=True))
+    assert n_forced == 8  # the policy waits in the warm-up
+    ch, n_forced = batch_choices(m, logits, _tiny_settings(Path("."), Path("x"), 1, fixed_level=6), plan)
     assert n_forced == 8 and choice_to_mask(ch, TINY).sum(dim=1).tolist() == [6.0] * 8
 
 
@@ -564,12 +568,13 @@ def test_tiny_training_lowers_loss(tmp_path: Path, one_thread: None) -> None:
     from bssim.jscc.train import train
 
     _write_images(tmp_path / "imgs")
-    s = _tiny_settings(tmp_path / "imgs", tmp_path / "t.pt", epochs=6, crops_per_epoch=128)
+    s = _tiny_settings(tmp_path / "imgs", tmp_path / "t.pt", epochs=6, crops_per_epoch=256, lr=1e-2)
     model, log = train(s)
     assert len(log) == 6
     assert [r["phase"] for r in log] == [1, 1, 1, 1, 2, 3]
+    assert [r["warmup"] for r in log] == [1, 0, 0, 0, 0, 0]
     assert [r["crop"] for r in log] == [16, 16, 16, 16, 32, 32]
-    assert log[-1]["loss"] < 0.85 * log[0]["loss"]
+    assert log[3]["mse"] < 0.8 * log[0]["mse"]  # last epoch on 16 px crops against the first
     assert (tmp_path / "t.csv").is_file()
     meta = load_model(tmp_path / "t.pt").meta
     assert meta["epochs_done"] == 6 and meta["chunks"][0]["last_epoch"] == 6

@@ -1,4 +1,4 @@
-"""Building blocks of the deep JSCC: conv + BatchNorm + ReLU, residual block, SNR modulation.
+"""Building blocks of the deep JSCC: conv + BatchNorm + ReLU, up-sampling, residual block, SNR modulation.
 
 The SNR input is ``snr_feature(snr_db) = snr_db / 20`` (shape (B, 1)).
 """
@@ -19,23 +19,26 @@ def conv_bn_relu(c_in: int, c_out: int, kernel: int, stride: int = 1) -> list[nn
     return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
-def up_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
-    """×2 up-sampling: transposed conv (3×3, stride 2) → BatchNorm → ReLU (mirror of a stride-2 stage)."""
-    return [
-        nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-    ]
+def up_relu(c_in: int, c_out: int) -> list[nn.Module]:
+    """×2 up-sampling: transposed conv (3×3, stride 2, bias) → ReLU (mirror of a stride-2 stage)."""
+    return [nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1), nn.ReLU(inplace=True)]
 
 
 class ResBlock(nn.Module):
-    """x + BN(conv(ReLU(BN(conv(x))))), 3×3 convolutions (He et al. 2016)."""
+    """x + N(conv(ReLU(N(conv(x))))), 3×3 convolutions (He et al. 2016); N = BatchNorm or none.
 
-    def __init__(self, c: int) -> None:
+    ``norm=False`` (the decoder): conv biases instead of BatchNorm, because the decoder's
+    input statistics change with the rate level and the SNR, and BatchNorm's running
+    statistics, averaged over the levels seen in training, fit the rarely sent levels badly.
+    """
+
+    def __init__(self, c: int, norm: bool = True) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            *conv_bn_relu(c, c, 3), nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
-        )
+        if norm:
+            layers = [*conv_bn_relu(c, c, 3), nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)]
+        else:
+            layers = [nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(c, c, 3, padding=1)]
+        self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -61,11 +64,11 @@ class SNRModulation(nn.Module):
 
 
 class ModulatedResStack(nn.Module):
-    """``n`` residual blocks, each followed by an SNR modulation."""
+    """``n`` residual blocks (BatchNorm or none), each followed by an SNR modulation."""
 
-    def __init__(self, c: int, n: int) -> None:
+    def __init__(self, c: int, n: int, norm: bool = True) -> None:
         super().__init__()
-        self.blocks = nn.ModuleList(ResBlock(c) for _ in range(n))
+        self.blocks = nn.ModuleList(ResBlock(c, norm) for _ in range(n))
         self.mods = nn.ModuleList(SNRModulation(c) for _ in range(n))
 
     def forward(self, x: torch.Tensor, snr: torch.Tensor) -> torch.Tensor:

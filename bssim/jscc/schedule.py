@@ -8,6 +8,11 @@ runs) and τ falls geometrically from ``tau_start`` to ``tau_end`` over phases 1
 
     τ(t) = τ_start · (τ_end / τ_start)^min(1, t / T12),   t = epoch + fraction of it done.
 
+Policy warm-up: in the first ``policy_warmup`` share of the epochs every crop is sent at a
+rate level drawn uniformly, so that the decoder learns every level before the policy
+starts choosing (otherwise the policy settles on whatever level is best while the decoder
+is still poor, and stays there).
+
 Crops: ``crop`` px, then the last ``tail_fraction`` of the epochs at ``crop_tail`` px with
 the batch and the crops per epoch scaled by (crop / crop_tail)², so the pixels per step and
 per epoch stay the same.
@@ -32,6 +37,7 @@ class Schedule:
     tail_fraction: float
     batch: int
     crops_per_epoch: int
+    policy_warmup: float = 0.0
 
     def phase_ends(self) -> tuple[int, int]:
         """Epoch counts at which phases 1 and 2 end (phase 1 has at least one epoch)."""
@@ -52,6 +58,10 @@ class Schedule:
         """Gumbel temperature after ``t_epochs`` epochs (fractional)."""
         t12 = max(1, self.phase_ends()[1])
         return self.tau_start * (self.tau_end / self.tau_start) ** min(1.0, t_epochs / t12)
+
+    def is_warmup(self, epoch: int) -> bool:
+        """True in the first ``policy_warmup`` share of the epochs (every crop at a forced level)."""
+        return epoch < round(self.policy_warmup * self.epochs)
 
     def is_tail(self, epoch: int) -> bool:
         n_tail = round(self.tail_fraction * self.epochs) if self.crop_tail else 0

@@ -12,9 +12,13 @@ dB per crop)::
   and a policy held only by λ ≥ 0 falls to the lowest level and stays there (measured:
   a first run with λ ≥ 0 sent every crop at 4 channels from epoch 2 on). ``target_rate = 0``
   keeps λ = ``rate_weight`` fixed.
+- k is the number of selectable groups of the policy's straight-through Gumbel-softmax
+  sample (forward: the sampled k; gradient: through the tempered soft sample, as in the
+  authors' code), so the rate term keeps a gradient while τ is large.
 - A share ``forced_share`` of every batch is sent at a rate level drawn uniformly (the
   nested mask forced), the rest at the policy's Gumbel-softmax choice, so that every level
-  the scheduler may force is trained, not only those the policy picks.
+  the scheduler may force is trained, not only those the policy picks. In the first
+  ``policy_warmup`` share of the epochs every crop is forced (the policy waits).
 - ``fixed_level`` > 0 trains a fixed-rate model (every crop at that level, no policy):
   the reference for "adaptive within 0.3 dB of fixed rate at the same mean rate".
 
@@ -80,6 +84,7 @@ class TrainSettings:
     rate_weight: float = 0.0
     lambda_step: float = 5e-6
     forced_share: float = 0.5
+    policy_warmup: float = 0.15
     fixed_level: int = 0
     grad_clip: float = 1.0
     seed: int = 0
@@ -105,6 +110,7 @@ class TrainSettings:
                   ("target_rate", 0.0 <= self.target_rate <= 1.0, "in [0, 1] (0: fixed λ)"),
                   ("lambda_step", self.lambda_step >= 0.0, ">= 0"),
                   ("forced_share", 0.0 <= self.forced_share <= 1.0, "in [0, 1]"),
+                  ("policy_warmup", 0.0 <= self.policy_warmup < 1.0, "in [0, 1)"),
                   ("tau_end", 0.0 < self.tau_end <= self.tau_start, "in (0, tau_start]"),
                   ("max_seconds", self.max_seconds >= 0.0, ">= 0 (0: no limit)"),
                   ("phase_fractions", len(self.phase_fractions) == 3 and min(self.phase_fractions) >= 0
@@ -121,7 +127,7 @@ class TrainSettings:
             epochs=self.epochs, phase_fractions=tuple(self.phase_fractions),
             lrs=(self.lr, self.lr2, self.lr_fine), tau_start=self.tau_start, tau_end=self.tau_end,
             crop=self.crop, crop_tail=self.crop_tail, tail_fraction=self.tail_fraction,
-            batch=self.batch, crops_per_epoch=self.crops_per_epoch,
+            batch=self.batch, crops_per_epoch=self.crops_per_epoch, policy_warmup=self.policy_warmup,
         )  # fmt: skip
 
 
@@ -149,26 +155,36 @@ def to_tensor(batch_u8: np.ndarray, device: str) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
-def batch_choices(model: AdaptiveJSCC, logits: torch.Tensor, s: TrainSettings, tau: float, phase: int) -> tuple[torch.Tensor, int]:
+@dataclass(frozen=True)
+class StepPlan:
+    """Per-step settings from the schedule: Gumbel τ, λ, phase, and whether the policy waits."""
+
+    tau: float
+    lam: float
+    phase: int
+    warmup: bool = False
+
+
+def batch_choices(model: AdaptiveJSCC, logits: torch.Tensor, s: TrainSettings, plan: StepPlan) -> tuple[torch.Tensor, int]:
     """One-hot choices (B, G+1) of a batch and the number of forced ones (they come first)."""
     cfg, b = model.cfg, logits.shape[0]
     if s.fixed_level:
         k = torch.full((b,), level_index(s.fixed_level, cfg), dtype=torch.long)
         return F.one_hot(k, cfg.n_choices).float().to(logits.device), b
-    n_forced = int(round(s.forced_share * b))
+    n_forced = b if plan.warmup else int(round(s.forced_share * b))
     forced = F.one_hot(torch.randint(0, cfg.n_choices, (n_forced,)), cfg.n_choices).float().to(logits.device)
     rest = logits[n_forced:]
-    own = sample_choice(rest, tau) if phase < 3 else argmax_choice(rest.detach())
+    own = sample_choice(rest, plan.tau) if plan.phase < 3 else argmax_choice(rest.detach())
     return torch.cat([forced, own]), n_forced
 
 
 def train_step(model: AdaptiveJSCC, opt: torch.optim.Optimizer, x: torch.Tensor, s: TrainSettings,
-               tau: float, lam: float, phase: int) -> dict[str, float]:  # fmt: skip
+               plan: StepPlan) -> dict[str, float]:  # fmt: skip
     """One optimisation step → loss, mse, realised policy rate and expected rate r̄ (nan if none)."""
     cfg = model.cfg
     snr = torch.empty(x.shape[0]).uniform_(cfg.snr_min_db, cfg.snr_max_db).to(x.device)
     z, logits = model.analyse(x, snr)
-    choices, n_forced = batch_choices(model, logits, s, tau, phase)
+    choices, n_forced = batch_choices(model, logits, s, plan)
     mask = choice_to_mask(choices, cfg)
     xh = model.decode(awgn(power_normalize(z, mask), snr), mask, snr)
     mse = torch.mean((xh - x) ** 2)
@@ -178,8 +194,9 @@ def train_step(model: AdaptiveJSCC, opt: torch.optim.Optimizer, x: torch.Tensor,
     if own.shape[0] and not s.fixed_level:
         eg = expected_groups(own)
         exp_rate = float(((cfg.n_fixed_groups + eg.detach()) * cfg.group_size / cfg.c_out).mean())
-        if phase < 3:
-            loss = loss + lam * eg.mean()
+        if plan.phase < 3:
+            k = torch.arange(cfg.n_choices, device=own.device, dtype=choices.dtype)
+            loss = loss + plan.lam * (choices[n_forced:] * k).sum(dim=1).mean()
     opt.zero_grad(set_to_none=True)
     if not torch.isfinite(loss):
         return {"loss": float("nan"), "mse": float("nan"), "rate": float("nan"), "exp_rate": exp_rate, "skipped": 1.0}
@@ -246,14 +263,16 @@ def run_epoch(st: RunState, samplers: dict[int, CropSampler], s: TrainSettings, 
     for i in range(n_steps):
         n = min(batch, n_crops - n_seen)
         x = to_tensor(samplers[crop].batch(n, rng), s.device)
-        r = train_step(st.model, st.opt, x, s, sch.tau(epoch + i / n_steps), st.lam, phase)
+        plan = StepPlan(sch.tau(epoch + i / n_steps), st.lam, phase, sch.is_warmup(epoch))
+        r = train_step(st.model, st.opt, x, s, plan)
         st.lam = update_lambda(st.lam, r["exp_rate"], s) if phase < 3 else st.lam
         for k in sums:
             sums[k] += (r[k] if math.isfinite(r[k]) else 0.0) * (n if k != "skipped" else 1)
         n_seen += n
     dt = time.time() - t0
     good = max(1, n_seen - int(sums["skipped"]) * batch)
-    return {"epoch": epoch + 1, "phase": phase, "lr": sch.lr(epoch), "tau": sch.tau(epoch + 1), "lambda": st.lam,
+    return {"epoch": epoch + 1, "phase": phase, "warmup": int(sch.is_warmup(epoch)), "lr": sch.lr(epoch),
+            "tau": sch.tau(epoch + 1), "lambda": st.lam,
             "crop": crop, "loss": sums["loss"] / good, "mse": sums["mse"] / good,
             "psnr_db": psnr_from_mse(sums["mse"] / good), "rate": sums["rate"] / good,
             "exp_rate": sums["exp_rate"] / good, "skipped_steps": int(sums["skipped"]),
