@@ -19,18 +19,17 @@ def conv_bn_relu(c_in: int, c_out: int, kernel: int, stride: int = 1) -> list[nn
     return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
-def up_relu(c_in: int, c_out: int) -> list[nn.Module]:
-    """×2 up-sampling: transposed conv (3×3, stride 2, bias) → ReLU (mirror of a stride-2 stage)."""
-    return [nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1), nn.ReLU(inplace=True)]
+def up_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
+    """×2 up-sampling: transposed conv (3×3, stride 2) → BatchNorm → ReLU (mirror of a stride-2 stage)."""
+    return [
+        nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    ]
 
 
 class ResBlock(nn.Module):
-    """x + N(conv(ReLU(N(conv(x))))), 3×3 convolutions (He et al. 2016); N = BatchNorm or none.
-
-    ``norm=False`` (the decoder): conv biases instead of BatchNorm, because the decoder's
-    input statistics change with the rate level and the SNR, and BatchNorm's running
-    statistics, averaged over the levels seen in training, fit the rarely sent levels badly.
-    """
+    """x + N(conv(ReLU(N(conv(x))))), 3×3 convolutions (He et al. 2016); N = BatchNorm, or none (biases)."""
 
     def __init__(self, c: int, norm: bool = True) -> None:
         super().__init__()

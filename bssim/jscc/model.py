@@ -12,8 +12,8 @@ Structure (as in the authors' public code ``mingyuyng/Dynamic_JSCC``, written an
   to C'_c = ``c_out`` channels.
 - P and the nested masks: :mod:`bssim.jscc.policy`; the levels are ``cfg.rate_levels``.
 - Decoder (mirror): 3×3 conv C'_c → C_s, ``n_res`` modulated residual blocks, two ×2
-  transposed-conv stages (``c_half``, ``c_full``), 5×5 conv to RGB, sigmoid; without
-  BatchNorm (its input statistics change with the rate level and the SNR).
+  transposed-conv stages with BatchNorm (``c_half``, ``c_full``), 5×5 conv to RGB, sigmoid.
+  (A decoder without BatchNorm was tried: 3.5 dB lower after 3 epochs of a short run.)
 
 Fully convolutional: any H, W that are multiples of 4 (the API pads and crops back).
 ``precision = "bf16"`` runs the convolutions under bfloat16 autocast (fast on CPUs with
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from bssim.jscc.config import JSCCConfig
-from bssim.jscc.layers import ModulatedResStack, conv_bn_relu, snr_feature, up_relu
+from bssim.jscc.layers import ModulatedResStack, conv_bn_relu, snr_feature, up_bn_relu
 from bssim.jscc.policy import RatePolicy, argmax_choice, choice_to_mask, level_mask, sample_choice
 from bssim.jscc.precision import PRECISIONS
 
@@ -76,17 +76,14 @@ class ChannelEncoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """3×3 conv from C'_c → modulated residual blocks → two ×2 up-sampling stages → 5×5 conv, sigmoid.
-
-    No BatchNorm: its input statistics depend on the rate level and the SNR (see ResBlock).
-    """
+    """3×3 conv from C'_c → modulated residual blocks → two ×2 up-sampling stages → 5×5 conv, sigmoid."""
 
     def __init__(self, cfg: JSCCConfig) -> None:
         super().__init__()
         self.head = nn.Conv2d(cfg.c_out, cfg.c_s, 3, padding=1)
-        self.res = ModulatedResStack(cfg.c_s, cfg.n_res, norm=False)
+        self.res = ModulatedResStack(cfg.c_s, cfg.n_res)
         self.up = nn.Sequential(
-            *up_relu(cfg.c_s, cfg.c_half), *up_relu(cfg.c_half, cfg.c_full),
+            *up_bn_relu(cfg.c_s, cfg.c_half), *up_bn_relu(cfg.c_half, cfg.c_full),
             nn.Conv2d(cfg.c_full, 3, 5, padding=2),
         )  # fmt: skip
 
