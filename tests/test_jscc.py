@@ -296,6 +296,9 @@ def test_policy_masks_in_training_and_inference() -> None:
     assert torch.allclose(probs.sum(dim=1), torch.ones(8))
     expected = TINY.rate_levels[int(probs[0].argmax())]
     assert int(mask_eval[0].sum()) == expected
+    rate = m.expected_rate(x, snr)
+    assert rate.shape == (8,)
+    assert torch.allclose(rate, (probs * torch.tensor([2.0, 4.0, 6.0, 8.0])).sum(dim=1) / 8)
 
 
 def test_gumbel_samples_follow_policy_probabilities() -> None:

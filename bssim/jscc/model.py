@@ -129,6 +129,11 @@ class AdaptiveJSCC(nn.Module):
         """Choice probabilities softmax(ℓ) (B, G + 1); choice k ↔ ``rate_levels[k]`` channels."""
         return torch.softmax(self.analyse(x, snr_db)[1], dim=-1)
 
+    def expected_rate(self, x: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        """The policy's expected share of active channels Σ_k p_k · rate_levels[k] / C'_c, shape (B,)."""
+        levels = torch.tensor(self.rate_levels, dtype=torch.float32, device=x.device)
+        return self.policy_probs(x, snr_db) @ levels / self.cfg.c_out
+
     def choose_mask(self, logits: torch.Tensor, tau: float = 1.0, n_active: int | None = None) -> torch.Tensor:
         """Mask (B, C'_c): forced level ``n_active``, else Gumbel sample (training) or arg-max."""
         if n_active is not None:
