@@ -229,13 +229,14 @@ def test_dp_never_worse_than_greedy(menu, p_max, mode, polish):
 # ---------------------------------------------------------------- monotonicity in P_max
 
 
-@settings(max_examples=120, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(menu=menus(max_users=6, max_options=3), p1=st.floats(0.0, 8.0), p2=st.floats(0.0, 8.0),
-       mode=fixed_delta_modes(), reduce=st.booleans())
+       mode=any_modes(), reduce=st.booleans())
 def test_dp_integer_optimum_and_mip_nondecreasing_in_p_max(menu, p1, p2, mode, reduce):
-    """With powers, qualities and Δ fixed (quantum_w or auto), a larger budget only adds
-    feasible grid solutions: the DP's integer optimum (what CP-SAT reproduces) never falls;
-    nor does the MIP optimum. The returned objective (greedy fallback) can fall -- see
+    """With powers and qualities fixed and Δ fixed (quantum_w or auto) -- or G fixed: costs
+    ceil(P·G / P_max) only fall as P_max grows -- a larger budget only adds feasible grid
+    solutions: the DP's integer optimum (what CP-SAT reproduces) never falls; nor does the
+    MIP optimum. The returned objective (greedy fallback) can fall -- see
     test_greedy_fallback_is_not_monotone -- but never below the pure DP's at the smaller
     budget (up to the quality rounding, N / scale)."""
     assume(p1 != p2)
@@ -244,7 +245,7 @@ def test_dp_integer_optimum_and_mip_nondecreasing_in_p_max(menu, p1, p2, mode, r
     a, b = (solve(make(power, quality, p), "dp", reduce=reduce, **mode) for p in (p1, p2))
     assume(b.info["capacity_capped"] != "max_capacity")  # Δ raised (warned): no guarantee
     assert b.info["int_objective"] >= a.info["int_objective"]
-    assert b.info["quantum_w"] == a.info["quantum_w"]
+    assert b.info["quantum_w"] == a.info["quantum_w"] or "grid" in mode
     tol = power.shape[0] / a.info["quality_scale"]
     assert b.objective >= a.info["grid_objective"] - tol
     assert b.info["grid_objective"] >= a.info["grid_objective"] - tol

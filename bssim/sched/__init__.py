@@ -28,8 +28,10 @@ Design notes
 * Power quantum (:mod:`bssim.sched.quantum`, one place for the DP, CP-SAT and the bounds):
   costs c = ceil(P / Δ) steps, exact, capacity C. ``grid=G``: Δ = P_max / G, C = G (the
   seed). ``quantum_w=Δ``: a fixed Δ, C = floor(P_max / Δ). Neither (default): Δ = median
-  over users of the cheapest positive power / 4096, independent of P_max, so the integer
-  model's optimum is non-decreasing in P_max (with the grid it is not: Δ moves with P_max).
+  over users of the cheapest positive power / 4096, independent of P_max. In every mode
+  the integer model's optimum is non-decreasing in P_max (on the grid too: C = G is fixed
+  and the costs ceil(P·G / P_max) fall as P_max grows); only a fixed Δ lets the number of
+  users the grid can serve (C) grow with the budget.
   ``info``: ``grid_mode``, ``quantum_w``, ``capacity``, ``warnings`` (plain English; the
   library never prints: callers show them) -- when the grid bound can bind (each served
   user costs >= 1 step, so at most C users), when rounding can waste > 10 % of P_max, when

@@ -191,8 +191,16 @@ def _efficiency_pass(problem: Problem, choice: np.ndarray, budget: _Budget) -> N
         best_q[better] = q[better]
     users = np.flatnonzero(best >= 0)
     order = users[np.lexsort((users, -best_eff[users]))]
-    for u, p in zip(order.tolist(), P[order, best[order]].tolist()):
-        if budget.try_take(p):
+    p = P[order, best[order]]
+    # the leading users whose running total stays below P_max·(1 - 1e-9) all fit: take them
+    n_pre = int(np.searchsorted(np.cumsum(p), (budget.p_max - budget.running) * (1 - 1e-9), side="right"))
+    if n_pre:
+        choice[order[:n_pre]] = best[order[:n_pre]]
+        budget.take_all(p[:n_pre])
+    # the others fit only if below today's slack (the margin covers the float running sum)
+    rest = budget.running + p[n_pre:] <= budget.p_max + 1e-6 * (budget.abs_sum + p[n_pre:])
+    for u, pu in zip(order[n_pre:][rest].tolist(), p[n_pre:][rest].tolist()):
+        if budget.try_take(pu):
             choice[u] = best[u]
 
 
@@ -260,7 +268,14 @@ def _hull_pass(problem: Problem, choice: np.ndarray, budget: _Budget) -> None:
         choice[u[:n_pre]], nxt[u[:n_pre]], cur[u[:n_pre]] = j[:n_pre], s[:n_pre] + 1, p_new[:n_pre]
         budget.take_all(np.concatenate([p_new[:n_pre], -p_old[:n_pre][p_old[:n_pre] > 0]]))
     nxt, cur = nxt.tolist(), cur.tolist()
-    for uu, jj, ss, p in zip(u[n_pre:].tolist(), j[n_pre:].tolist(), s[n_pre:].tolist(), p_new[n_pre:].tolist()):
+    # a later step whose extra power exceeds today's slack never fits, and stops its user:
+    # drop it and the user's steps after it (the slack only shrinks; extras are >= 0)
+    u, j, s, p_new, p_old = u[n_pre:], j[n_pre:], s[n_pre:], p_new[n_pre:], p_old[n_pre:]
+    too_big = budget.running + p_new - p_old > budget.p_max + 1e-6 * (budget.abs_sum + p_new + p_old)
+    first_bad = np.full(problem.n_users, np.iinfo(np.int64).max)
+    np.minimum.at(first_bad, u[too_big], s[too_big])
+    live = s < first_bad[u]
+    for uu, jj, ss, p in zip(u[live].tolist(), j[live].tolist(), s[live].tolist(), p_new[live].tolist()):
         if nxt[uu] != ss:
             continue
         old = cur[uu]

@@ -4,17 +4,20 @@ An option of power P costs c = ceil(P / Δ) steps and the budget is C steps; the
 both solve  max Σ q·x  s.t.  Σ c·x <= C,  at most one option per user. Since c·Δ >= P and
 C·Δ <= P_max, every solution of that integer model is feasible in watts. Three modes:
 
-* ``grid=G``       Δ = P_max / G, C = G: the seed's grid. Δ moves with P_max, so the costs
-                   change with the budget.
+* ``grid=G``       Δ = P_max / G, C = G: the seed's grid. Whatever the budget, rounding can
+                   waste s·P_max/G (s = users served) and at most G users can be served.
 * ``quantum_w=Δ``  a fixed Δ in watts, C = floor(P_max / Δ).
 * neither: auto    Δ = m / g (:func:`auto_quantum_w`): m = the median over users of their
                    cheapest positive finite option power (all options, not filtered by
                    P_max), g = 4096 steps per user (:func:`auto_steps_per_user`);
                    C = floor(P_max / Δ).
 
-With Δ fixed (quantum, auto) the costs do not depend on P_max and C grows with it: the
-feasible set of the integer model only grows with the budget and its optimum is
-non-decreasing in P_max. Costs and C are exact (rationals at the rounding boundary).
+In every mode the feasible set of the integer model only grows with the budget, so its
+optimum is non-decreasing in P_max: with Δ fixed (quantum, auto) the costs do not depend on
+P_max and C grows with it; on the grid C = G is fixed and every cost ceil(P·G / P_max)
+falls as P_max grows. A fixed Δ also lets C, the number of users the grid can serve, grow
+with the budget. Costs and C are exact (rationals at the rounding boundary), so this holds
+exactly.
 
 Capacity caps (quantum and auto modes only): C is lowered to Σ_n max_k c_nk when that is
 smaller -- exact, no choice can use more: the budget does not bind (``capped="budget"``).
