@@ -94,7 +94,7 @@ def _measure_setup(input, library, frames, link, snr, scales, bits_per_value, ex
 def _write_measure_outputs(df, media, model, spec, out: Path, png_frames: int) -> None:
     """The rows as Parquet + CSV, and original | direct | key PNGs at the top rate level."""
     from bssim.options.measure import measure_item
-    from bssim.pipeline.io import write_image
+    from bssim.files import write_image
     from bssim.plot import side_by_side
     from bssim.results import write_table
 
@@ -160,7 +160,7 @@ def library_build(
     """Build a background library from images or a video."""
     try:
         from bssim.pipeline import library_from_folder, library_from_video
-        from bssim.pipeline.io import is_video
+        from bssim.files import is_video
 
         if source.is_dir():
             lib = library_from_folder(source, orb_features)

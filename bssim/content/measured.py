@@ -58,7 +58,7 @@ def measure_spec(scenario: Scenario, model):
 
 def _measure_items(m: MediaItems, model, spec, bar) -> list[dict]:
     from bssim.options.measure import measure_item
-    from bssim.pipeline.io import content_id
+    from bssim.files import content_id
     from bssim.pipeline.library import library_fingerprint
 
     lib_fp = library_fingerprint(m.library) if m.library is not None else None
