@@ -62,7 +62,7 @@ def measure_cmd(
     summary = df.groupby(cols, dropna=False).agg(items=("item", "count"), matched=("matched", "mean"),
                                                   **{cost: (cost, "mean")}, ssim=("ssim", "mean"),
                                                   psnr_db=("psnr_db", "mean")).reset_index()
-    _print_table(summary, f"{input.name}: mean over items (JSCC {getattr(model, 'model_version', '?')}) -> {out}")
+    _print_table(summary, f"{input.name}: mean over items (JSCC {model.model_version}) -> {out}")
     if as_json:
         sys.stdout.write(json.dumps(json_safe(df.to_dict("records")), indent=1) + "\n")
 
