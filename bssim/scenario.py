@@ -238,7 +238,9 @@ class Media(_Strict):
     share: float = Field(1.0, gt=0, description="relative share of the users who watch it")
     frames: str = Field("0:1000000:50", description="videos: START:STOP:STEP of the frames measured (STOP clamped)")
     files: int | None = Field(None, ge=1, le=100_000, description="image folders: the first N images by name (default all)")
-    library: str | None = Field(None, description="image folders: folder of shared background images (none: direct only)")
+    library: str | None = Field(
+        None, description="a background library folder (saved library or images); default: videos build theirs from "
+        "the video, image folders have none (direct only)")
     segment_threshold: float | None = Field(
         None, gt=0, lt=1, description="videos: one background per ORB-similarity segment (shot) below this similarity"
     )
