@@ -65,7 +65,7 @@ def measure_cmd(
     summary = df.groupby(cols, dropna=False).agg(items=("item", "count"), matched=("matched", "mean"),
                                                   **{cost: (cost, "mean")},
                                                   **{m: (m, "mean") for m in spec.metrics}).reset_index()
-    _print_table(summary, f"{input.name}: mean over items (JSCC {getattr(model, 'model_version', '?')}) -> {out}")
+    _print_table(summary, f"{input.name}: mean over items (JSCC {model.model_version}) -> {out}")
     if as_json:
         sys.stdout.write(json.dumps(json_safe(df.to_dict("records")), indent=1) + "\n")
 
@@ -109,7 +109,7 @@ def _measure_setup(input, library, frames, link, snr, scales, bits_per_value, ex
 def _write_measure_outputs(df, media, model, spec, out: Path, png_frames: int) -> None:
     """The rows as Parquet + CSV, and original | direct | key PNGs at the top rate level."""
     from bssim.options.measure import measure_item
-    from bssim.pipeline.io import write_image
+    from bssim.files import write_image
     from bssim.plot import side_by_side
     from bssim.results import write_table
 
@@ -176,7 +176,7 @@ def library_build(
     """Build a background library from images or a video."""
     try:
         from bssim.pipeline import library_from_folder, library_from_video
-        from bssim.pipeline.io import is_video
+        from bssim.files import is_video
 
         if source.is_dir():
             lib = library_from_folder(source, orb_features)

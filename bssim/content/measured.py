@@ -59,11 +59,11 @@ def measure_spec(scenario: Scenario, model):
 
 def _measure_items(m: MediaItems, model, spec, bar) -> list[dict]:
     from bssim.options.measure import measure_item
-    from bssim.pipeline.io import content_id
+    from bssim.files import content_id
     from bssim.pipeline.library import library_fingerprint
 
     lib_fp = library_fingerprint(m.library) if m.library is not None else None
-    version = getattr(model, "model_version", "untracked")
+    version = model.model_version
     rows = []
     for frame_id, frame in m.frames.items():
         key = {"content": content_id(frame), "library": lib_fp, "spec": spec.as_dict(), "model": version}
@@ -120,6 +120,6 @@ def measure_content(scenario: Scenario, scenario_path: Path | None = None, progr
     index = {n: i for i, n in enumerate(table.item_names)}
     media_items = [np.array([index[f"{m.name}#{f}"] for f in m.frames], np.int64) for m in media]
     shares = np.array([m.entry.share for m in media], float)
-    provenance = {"checkpoint_hash": getattr(model, "model_version", None), "measurement": spec.as_dict(),
+    provenance = {"checkpoint_hash": model.model_version, "measurement": spec.as_dict(),
                   "media": [{"media": m.entry.path, "share": m.entry.share, **m.info} for m in media]}
     return MeasuredCatalog(table, [m.name for m in media], media_items, shares / shares.sum(), df, provenance)

@@ -56,7 +56,7 @@ def _hog() -> "cv2.HOGDescriptor":
 
 def detect_people(image: np.ndarray, settings: DetectorSettings | None = None) -> np.ndarray:
     """People in an RGB uint8 image: (N, 5) boxes (x1, y1, x2, y2, score), strongest first."""
-    from bssim.pipeline.io import check_rgb
+    from bssim.files import check_rgb
 
     s = settings or DetectorSettings()
     image = check_rgb(image)

@@ -35,7 +35,7 @@ def probability_torch(x: torch.Tensor, model=None) -> torch.Tensor:
 
 def person_probability(image: np.ndarray, max_side_px: int = MAX_SIDE_PX, model=None) -> np.ndarray:
     """Person probability (H, W) float32 in [0, 1] of an RGB uint8 image (module docstring)."""
-    from bssim.pipeline.io import check_rgb
+    from bssim.files import check_rgb
 
     image = check_rgb(image)
     if max_side_px < 32:

@@ -204,7 +204,8 @@ def default_onnx_path() -> Path:
 def _cached_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The converted state dict, from ``<cache>/u2netp/<sha256>.pt`` or converted and stored."""
     from bssim.content.cache import cache_dir
-    from bssim.jscc.checkpoint import atomic_torch_save, file_hash
+    from bssim.files import file_hash
+    from bssim.jscc.checkpoint import atomic_torch_save
 
     digest = file_hash(path, 64)
     entry = cache_dir() / "u2netp" / f"{digest}.pt"

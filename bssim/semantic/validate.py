@@ -52,7 +52,7 @@ def mask_figures(mask: np.ndarray, people: list[dict]) -> dict:
 
 def validate(truth_path: str | Path, video: str | Path) -> dict:
     """Per-frame detector counts and mask figures on the labelled frames, and their totals."""
-    from bssim.pipeline.io import read_frames
+    from bssim.files import read_frames
     from bssim.semantic.detect import detect_people
     from bssim.semantic.segment import person_mask
 

@@ -47,7 +47,7 @@ def test_every_scheme_carries_task_metrics_and_the_original_scores_one():
 def test_cli_measure_json_rows_carry_the_requested_metrics(tmp_path, monkeypatch):
     from bssim.cli import app
     from bssim.pipeline import read_frames
-    from bssim.pipeline.io import write_image
+    from bssim.files import write_image
 
     _need_u2netp()
     monkeypatch.setenv("BSSIM_CACHE", str(tmp_path / "cache"))

@@ -44,7 +44,7 @@ def test_u2netp_mask_against_truth(figures):
 
 
 def test_metrics_fall_with_degradation():
-    from bssim.pipeline.io import read_frames
+    from bssim.files import read_frames
     from bssim.semantic.task import person_f1, person_iou
 
     if not VTEST.is_file():

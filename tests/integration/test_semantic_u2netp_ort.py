@@ -33,7 +33,7 @@ def _rembg_input(frame: np.ndarray) -> np.ndarray:
 def test_torch_u2netp_equals_onnxruntime_on_a_vtest_frame():
     import onnxruntime as ort
 
-    from bssim.pipeline.io import read_frames
+    from bssim.files import read_frames
     from bssim.semantic.u2netp import load_u2netp
 
     path = _onnx_path()
