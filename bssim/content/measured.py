@@ -46,7 +46,8 @@ def measure_spec(scenario: Scenario, model):
     link = scenario.link
     channels = model_channel_levels(model, mc.channel_levels)
     c_policy = model.cfg.c_out * getattr(model.cfg, "target_rate", 0.5)
-    metrics = ("ssim", "psnr_db") + (("ms_ssim",) if scenario.objective.metric == "ms_ssim" else ())
+    metric = scenario.objective.metric_column
+    metrics = ("ssim", "psnr_db") + ((metric,) if metric not in ("ssim", "psnr_db") else ())
     mode = make_link(link.model).mode
     return MeasureSpec(
         levels=rate_levels(mc.scales, channels, c_policy), mode=mode,
