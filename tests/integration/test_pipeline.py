@@ -90,7 +90,7 @@ def test_library_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="index.json"):
         BackgroundLibrary.load(tmp_path)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no image files"):
+    with pytest.raises(ValueError, match="no images"):
         library_from_folder(tmp_path / "empty")
     img = np.zeros((64, 64, 3), np.uint8)
     with pytest.raises(ValueError, match="library is empty"):
