@@ -7,6 +7,7 @@ shared files are absent. JSCC-dependent tests are in test_pipeline_measure.py.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -338,3 +339,37 @@ def test_pruned_masked_matching_agrees_with_full(frames, distractor_library, vid
     assert pruned.name == full.name == "vtest_true"
     assert pruned.best_count == full.best_count
     assert sum(c >= 0 for c in pruned.counts) < len(distractor_library) // 2  # most were skipped
+
+
+PEOPLE = Path(__file__).resolve().parent.parent / "data" / "vtest_people.json"
+
+
+@needs_video
+@needs_rembg
+def test_extractor_masks_cover_the_labelled_people(video_bg):
+    """On the hand-labelled vtest frames (tests/data/vtest_people.json) every person the
+    bgdiff and hybrid masks are asked to find is at least 20 % covered, and almost all mask
+    pixels lie on people; whole-frame rembg (320 px input) finds at least 40 % of them."""
+    import json
+
+    truth = json.loads(PEOPLE.read_text())["frames"]
+    found_by_rembg, people = 0, 0
+    for frame, persons in truth.items():
+        image = read_frames(VIDEO, [int(frame)])[int(frame)]
+        boxes = [p["box"] for p in persons if not p["difficult"]]
+        near_people = np.zeros(image.shape[:2], bool)
+        for x1, y1, x2, y2 in (p["box"] for p in persons):
+            near_people[max(0, y1 - 8):y2 + 8, max(0, x1 - 8):x2 + 8] = True
+        for name in ("bgdiff", "hybrid", "rembg"):
+            bg = None if name == "rembg" else video_bg.image
+            mask = extract_foreground(image, bg, ExtractorSettings(name))
+            coverage = np.array([mask[y1:y2, x1:x2].mean() for x1, y1, x2, y2 in boxes])
+            on_people = mask[near_people].sum() / max(1, mask.sum())
+            if name == "rembg":
+                found_by_rembg += int((coverage >= 0.2).sum())
+                assert on_people >= 0.6, (frame, name, on_people)
+            else:
+                assert (coverage >= 0.2).all(), (frame, name, coverage)
+                assert on_people >= 0.95, (frame, name, on_people)
+        people += len(boxes)
+    assert found_by_rembg >= 0.4 * people, (found_by_rembg, people)
