@@ -1,9 +1,9 @@
-# Two commands on a fresh clone: `make run` and `make test`.
+# Two commands on a fresh clone: `make run` and `make test` (`make check`: the fast unit tier).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install clean
+.PHONY: run test check install clean
 
 $(BIN)/bssim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# the fast tier: tests/unit needs no shared data and runs in under a minute
+check: install
+	$(BIN)/python -m pytest -q tests/unit
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

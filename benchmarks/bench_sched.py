@@ -1,19 +1,21 @@
-"""Benchmark of the schedulers: seed DP vs OR-Tools CP-SAT and MIP (SCIP), plus baselines.
+"""Benchmark of the schedulers: the DP (automatic power quantum) against OR-Tools CP-SAT and
+the MIP (SCIP), and the baselines, on menu instances; plus a short seed-style (K = 2) table.
 
-    .venv/bin/python benchmarks/bench_sched.py            # N in {100, 1e3, 1e4, 1e5}, G in {1e3, 1e4}
-    .venv/bin/python benchmarks/bench_sched.py --quick    # N in {100, 1000}, short time limits
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sched.py           # N in {1e3, 1e4}, K in {3, 10, 30}
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sched.py --quick   # N = 1000 only, short limits
 
-Instances: :func:`bssim.sched.random_problem` (P_n0 lognormal, median 0.5 W, sigma 1;
-P_n1 = P_n0·u, u ~ U(0.05, 0.6); alpha ~ U(0.5, 0.95); P_max = the sum of the N/2 smallest
-key powers, so half the users could be served if all used the key option).
+Menu instances: :func:`bssim.sched.random_menu_problem` (channel gains over ~55 dB, schemes
+direct/key x rate levels with bits over 10x, Shannon-inversion powers, concave qualities,
+some options unavailable, P_max = the cheapest options of half the users). Seed instances:
+:func:`bssim.sched.random_problem` (K = 2).
 
-Measured: DP wall time (best of repeats, without tracing) with the default exact
-reduction to core users and as the plain DP over all users (``reduce=False``; same integer
-optimum, asserted), DP peak traced memory (tracemalloc, separate run: the traced run is
-slower), DP with ``polish``, CP-SAT (one worker,
-linearization level 2, presolve off) and MIP (SCIP) times on the same instance until one of them runs out
-of its time limit (larger N are then skipped for that solver). Gaps are relative to the MIP
-optimum; where the MIP was skipped, to the Lagrangian (LP) upper bound, marked "<=".
+Measured: DP wall time (``solve_time_s``, best of 3; default options: automatic quantum,
+reduction, greedy fallback, no polish), the DP's gap to the MIP optimum (returned answer,
+pure grid answer, and with ``polish``), CP-SAT on the same integer model (time, and whether
+its optimum equals the DP's integer optimum), MIP time, and the gaps of the baselines
+(``greedy``, ``greedy`` with ``hull=True``, ``all_key``). Gaps are (MIP - x) / MIP; where
+the MIP stopped at its time limit, relative to the Lagrangian (LP) upper bound, marked "<=".
+CP-SAT and MIP run single-threaded (CP-SAT: one worker).
 """
 
 from __future__ import annotations
@@ -23,118 +25,139 @@ import os
 import platform
 import sys
 import time
-import tracemalloc
 
 import numpy as np
 
-from bssim.sched import lagrangian_upper_bound, random_problem, solve
+from bssim.sched import lagrangian_upper_bound, random_menu_problem, random_problem, solve
 
 
-def _dp(pb, grid, repeats, **kw):
-    best = None
-    for _ in range(repeats):
-        s = solve(pb, "dp", grid=grid, bound=False, **kw)
-        if best is None or s.solve_time_s < best.solve_time_s:
-            best = s
-    return best
+def _dp(pb, repeats: int = 3, **kw):
+    """Best-of-``repeats`` DP solution (by solve_time_s)."""
+    runs = [solve(pb, "dp", bound=False, **kw) for _ in range(repeats)]
+    return min(runs, key=lambda s: s.solve_time_s)
 
 
-def _peak_mib(pb, grid, **kw) -> float:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    solve(pb, "dp", grid=grid, bound=False, **kw)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
+def _reference(pb, limit: float):
+    """(MIP solution, reference objective, exact?): the MIP optimum, or the LP bound."""
+    mip = solve(pb, "mip", time_limit_s=limit)
+    if mip.info["status"] == "OPTIMAL":
+        return mip, mip.objective, True
+    return mip, lagrangian_upper_bound(pb), False
+
+
+def _gap(ref: float, exact: bool, obj: float) -> str:
+    g = 100 * (ref - obj) / ref if ref > 0 else 0.0
+    return f"{g:.4f}" if exact else f"<= {g:.4f}"
+
+
+def _cpsat(pb, dp, limit: float, **kw) -> str:
+    cp = solve(pb, "cpsat", time_limit_s=limit, **kw)
+    if cp.info["status"] != "OPTIMAL":
+        return f"{cp.solve_time_s:.2f} ({cp.info['status']})"
+    same = "=" if cp.info["int_objective"] == dp.info["int_objective"] else "≠"
+    return f"{cp.solve_time_s:.2f} ({same})"
+
+
+def menu_row(n: int, k: int, seed: int, limit: float) -> dict:
+    pb = random_menu_problem(n, k, seed)
+    dp = _dp(pb)
+    pol = _dp(pb, 1, polish=True)
+    mip, ref, exact = _reference(pb, limit)
+    gap = lambda obj: _gap(ref, exact, obj)  # noqa: E731
+    base = {name: solve(pb, solver, **kw).objective for name, solver, kw in
+            (("greedy", "greedy", {}), ("hull", "greedy", {"hull": True}), ("all_key", "all_key", {}))}
+    i = dp.info
+    return {
+        "N": n, "K": k, "C steps": i["capacity"], "core users": i.get("n_core", "-"),
+        "DP s": f"{dp.solve_time_s:.3f}", "fallback": i["fallback"] or "-",
+        "CP-SAT s (= DP)": _cpsat(pb, dp, limit),
+        "MIP s": f"{mip.solve_time_s:.2f}" + ("" if exact else f" ({mip.info['status']})"),
+        "MIP/DP": f"{mip.solve_time_s / dp.solve_time_s:.0f}x",
+        "DP gap %": gap(dp.objective), "grid-only gap %": gap(i["grid_objective"]),
+        "DP+polish gap %": gap(pol.objective), "greedy gap %": gap(base["greedy"]),
+        "hull greedy gap %": gap(base["hull"]), "all_key gap %": gap(base["all_key"]),
+        "_dp": dp, "_mip": mip, "_exact": exact, "_ref": ref,
+    }
+
+
+def seed_row(n: int, grid: int | None, seed: int, limit: float, ref_cache: dict) -> dict:
+    pb = random_problem(n, seed)
+    if n not in ref_cache:
+        ref_cache[n] = _reference(pb, limit)
+    mip, ref, exact = ref_cache[n]
+    kw = {"grid": grid} if grid else {}
+    dp = _dp(pb, **kw)
+    return {
+        "N": n, "grid": grid or "auto", "C steps": dp.info["capacity"],
+        "DP s": f"{dp.solve_time_s:.3f}", "fallback": dp.info["fallback"] or "-",
+        "CP-SAT s (= DP)": _cpsat(pb, dp, limit, **kw),
+        "MIP s": f"{mip.solve_time_s:.2f}" + ("" if exact else f" ({mip.info['status']})"),
+        "MIP/DP": f"{mip.solve_time_s / dp.solve_time_s:.0f}x",
+        "DP gap %": _gap(ref, exact, dp.objective),
+        "grid-only gap %": _gap(ref, exact, dp.info["grid_objective"]),
+        "greedy gap %": _gap(ref, exact, solve(pb, "greedy").objective),
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    cols = [c for c in rows[0] if not c.startswith("_")]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "|".join("---:" for _ in cols) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    print()
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import ortools
+
+    return (f"{cpu}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
+            f"python {platform.python_version()}, numpy {np.__version__}, ortools {ortools.__version__}")
+
+
+def goals(menu: list[dict]) -> None:
+    by = {(r["N"], r["K"]): r for r in menu}
+    if (10_000, 10) in by:
+        print(f"- goal: N = 10 000, K = 10 under 1 s: DP {by[10_000, 10]['_dp'].solve_time_s:.3f} s")
+    if (1000, 10) in by:
+        r = by[1000, 10]
+        dp, mip = r["_dp"], r["_mip"]
+        print(f"- goal: N = 1000, K = 10 at least 100x faster than the MIP with gap <= 0.1 %: "
+              f"MIP/DP = {mip.solve_time_s / dp.solve_time_s:.0f}x, gap {r['DP gap %']} %")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="small sizes and short time limits (development)")
+    ap.add_argument("--quick", action="store_true", help="N = 1000 only and short time limits")
     ap.add_argument("--seed", type=int, default=2024, help="instance seed (default 2024)")
-    ap.add_argument("--time-limit", type=float, default=None, help="CP-SAT / MIP time limit in s (default 60, quick 10)")
-    ap.add_argument("--sizes", type=int, nargs="+", default=None, help="user counts to run (overrides the default)")
+    ap.add_argument("--time-limit", type=float, default=None, help="CP-SAT / MIP limit in s (default 120, quick 20)")
+    ap.add_argument("--sizes", type=int, nargs="+", default=None, help="user counts (default 1000 10000)")
+    ap.add_argument("--options", type=int, nargs="+", default=[3, 10, 30], help="menu sizes K (default 3 10 30)")
     args = ap.parse_args(argv)
-    sizes = args.sizes or ([100, 1000] if args.quick else [100, 1_000, 10_000, 100_000])
-    grids = [1000, 10000]
-    limit = args.time_limit or (10.0 if args.quick else 60.0)
-
-    import ortools
-
-    print(f"# bench_sched  python {platform.python_version()}  numpy {np.__version__}  ortools {ortools.__version__}  "
-          f"cpus {os.cpu_count()}  seed {args.seed}  time limit {limit:g} s", flush=True)
-    rows = []
-    cpsat_dead: set[int] = set()
-    mip_dead = False
-    goals = {}
+    sizes = args.sizes or ([1000] if args.quick else [1000, 10_000])
+    limit = args.time_limit or (20.0 if args.quick else 120.0)
+    cmd = "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sched.py " + " ".join(argv or sys.argv[1:])
+    print(f"Machine: {machine()}. Command: `{cmd.strip()}`. Seed {args.seed}, CP-SAT / MIP limit {limit:g} s.\n")
+    menu = []
     for n in sizes:
-        pb = random_problem(n, args.seed)
-        mip = None
-        if not mip_dead:
-            mip = solve(pb, "mip", time_limit_s=limit)
-            if mip.info["status"] != "OPTIMAL":
-                mip_dead = True
-        ref = mip.objective if mip is not None and mip.info["status"] == "OPTIMAL" else None
-        ub = lagrangian_upper_bound(pb)
-        greedy = solve(pb, "greedy")
-        for g in grids:
-            reps = 3 if n * g <= 10**8 else 1
-            dp = _dp(pb, g, reps)
-            plain = _dp(pb, g, 1 if n * g > 10**7 else reps, reduce=False)
-            assert plain.info["int_objective"] == dp.info["int_objective"]
-            pol = _dp(pb, g, reps, polish=True)
-            peak = _peak_mib(pb, g)
-            peak_plain = _peak_mib(pb, g, reduce=False)
-            cp = None
-            if g not in cpsat_dead:
-                cp = solve(pb, "cpsat", grid=g, time_limit_s=limit)
-                if cp.info["status"] != "OPTIMAL":
-                    cpsat_dead.add(g)
-
-            def gap(obj):
-                if ref is not None:
-                    return f"{100 * (ref - obj) / ref:.3f}" if ref > 0 else "0"
-                return f"<= {100 * (ub - obj) / ub:.3f}" if ub > 0 else "0"
-
-            row = {
-                "N": n,
-                "G": g,
-                "DP s": f"{dp.solve_time_s:.4f}",
-                "DP peak MiB": f"{peak:.1f}",
-                "core users": dp.info.get("n_core", "-"),
-                "plain DP s": f"{plain.solve_time_s:.4f}",
-                "plain DP peak MiB": f"{peak_plain:.1f}",
-                "plain DP blocks": plain.info.get("n_blocks", 0),
-                "DP+polish s": f"{pol.solve_time_s:.4f}",
-                "CP-SAT s": "skipped" if cp is None else f"{cp.solve_time_s:.3f} {cp.info['status']}",
-                "CP-SAT = DP": "-" if cp is None or cp.info["status"] != "OPTIMAL"
-                else str(cp.info["int_objective"] == dp.info["int_objective"]),
-                "MIP s": "skipped" if mip is None else f"{mip.solve_time_s:.3f} {mip.info['status']}",
-                "MIP/DP time": "-" if mip is None else f"{mip.solve_time_s / dp.solve_time_s:.0f}",
-                "DP gap %": gap(dp.objective),
-                "DP+polish gap %": gap(pol.objective),
-                "greedy gap %": gap(greedy.objective),
-                "served DP/MIP": f"{dp.n_served}/{mip.n_served if mip is not None else '-'}",
-            }
-            rows.append(row)
-            print("  " + "  ".join(f"{k}={v}" for k, v in row.items()), file=sys.stderr, flush=True)
-            goals[(n, g)] = (dp, pol, mip)
-
-    cols = list(rows[0])
-    print()
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "|".join("---" for _ in cols) + "|")
-    for r in rows:
-        print("| " + " | ".join(str(r[c]) for c in cols) + " |")
-    print()
-    if (10_000, 10_000) in goals:
-        dp = goals[(10_000, 10_000)][0]
-        print(f"goal: DP at N=10000, G=10000 in {dp.solve_time_s:.3f} s (target < 1 s)")
-    if (1000, 10_000) in goals and goals[(1000, 10_000)][2] is not None:
-        dp, pol, mip = goals[(1000, 10_000)]
-        print(f"goal: N=1000, G=10000: MIP/DP time = {mip.solve_time_s / dp.solve_time_s:.0f}x (target >= 100x); "
-              f"gap DP {100 * (mip.objective - dp.objective) / mip.objective:.3f} %, "
-              f"DP+polish {100 * (mip.objective - pol.objective) / mip.objective:.4f} % (target <= 0.1 %)")
+        for k in args.options:
+            menu.append(menu_row(n, k, args.seed, limit))
+            print("  done", n, k, file=sys.stderr, flush=True)
+    print("Menu instances (random_menu_problem):\n")
+    print_table(menu)
+    seed, cache = [], {}
+    for n in sizes:
+        for grid in (1000, 10_000, None):
+            seed.append(seed_row(n, grid, args.seed, limit, cache))
+    print("Seed instances (random_problem, K = 2):\n")
+    print_table(seed)
+    goals(menu)
     return 0
 
 

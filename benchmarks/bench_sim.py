@@ -5,9 +5,9 @@
     .venv/bin/python benchmarks/bench_sim.py --content measured    # cached pipeline measurements
 
 Scenario: ``scenarios/declared_cell.toml`` with the user count and epochs replaced (declared
-content), or with the measurement table of ``scenarios/surveillance.toml`` (measured content:
-the table is read from the pipeline's cache once, outside the timed part, as a sweep does).
-Timed: the whole simulation (SimPy processes, channel, option powers, scheduler, recording)
+content: 2 options per user), or ``scenarios/dense_cell.toml`` (measured content: every item's
+menu of schemes x rate levels is read from the measurement cache once, outside the timed part,
+as a sweep does). Timed: the whole simulation (SimPy processes, channel, option powers, scheduler, recording)
 and building the result tables; not writing files. ``solve`` is the share spent inside the
 scheduler. Not a test: speed goals live here, not in the test suite.
 """
@@ -31,17 +31,16 @@ def bench(users: int, epochs: int, content: str, solver: str, grid: int | None, 
     if content == "declared":
         scenario = ROOT / "scenarios" / "declared_cell.toml"
     else:
-        scenario = ROOT / "scenarios" / "surveillance.toml"
-        over.update({"sim.arrival_rate_per_s": 0.0, "sim.mean_stay_s": None})
+        scenario = ROOT / "scenarios" / "dense_cell.toml"
     t0 = time.perf_counter()
     res = run(scenario, epochs=epochs, overrides=over, source=source)
     wall = time.perf_counter() - t0
     s = res.summary_dict()
     solve_s = float(res.epochs["solve_time_s"].sum())
     return {"users": users, "epochs": epochs, "content": content, "solver": solver,
-            "grid": res.manifest["scenario"]["scheduler"]["grid"], "user_epochs": s["requests"],
-            "wall_s": round(wall, 3), "user_epochs_per_s": round(s["requests"] / wall),
-            "solve_share": round(solve_s / wall, 3), "quality_per_epoch": round(s["quality_per_epoch"], 3)}
+            "menu_items": int(res.user_epochs["menu_items"].max()) if len(res.user_epochs) else 0,
+            "user_epochs": s["requests"], "wall_s": round(wall, 3), "user_epochs_per_s": round(s["requests"] / wall),
+            "solve_share": round(solve_s / wall, 3), "objective_per_epoch": round(s["objective_per_epoch"], 3)}
 
 
 def main() -> None:
@@ -50,7 +49,7 @@ def main() -> None:
     ap.add_argument("--epochs", default="1000,1000,100", help="epochs per user count (one value or one per count)")
     ap.add_argument("--content", choices=["declared", "measured", "both"], default="declared")
     ap.add_argument("--solver", default="dp")
-    ap.add_argument("--grid", type=int, default=None, help="DP grid steps G (default: the scenario's)")
+    ap.add_argument("--grid", type=int, default=None, help="DP grid steps G (default: the automatic power quantum)")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     a = ap.parse_args()
     users = [int(v) for v in a.users.split(",")]
@@ -67,10 +66,10 @@ def main() -> None:
             from bssim.scenario import load_scenario
             from bssim.sim import make_source
 
-            path = ROOT / "scenarios" / "surveillance.toml"
+            path = ROOT / "scenarios" / "dense_cell.toml"
             t0 = time.perf_counter()
             source = make_source(load_scenario(path), path, progress=True)
-            print(f"measurement table ready in {time.perf_counter() - t0:.1f} s (cache: {len(source.frame_of_row)} frames)")
+            print(f"measurements ready in {time.perf_counter() - t0:.1f} s ({source.catalog.table.n_items} items)")
         for n, e in zip(users, epochs):
             row = bench(n, e, content, a.solver, a.grid, source)
             rows.append(row)

@@ -61,6 +61,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".tmp-{path.name}-"))
     try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a results folder is meant to be shared
         yield tmp
         if path.exists():
             old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".old-{path.name}-"))
@@ -72,3 +73,28 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_output_folder(path: str | Path, option: str = "--out", must_not_exist: bool = False) -> Path:
+    """Check, before any work, that ``path`` can become an output folder; a clear error otherwise.
+
+    ``path`` must not be a file; with ``must_not_exist`` it must not exist at all; the
+    nearest existing ancestor must be a folder in which a file can be created (so a
+    read-only file system or a missing permission is reported before a long run, not after)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path}: exists and is a file, not a folder")
+    if must_not_exist and path.exists():
+        raise ValueError(f"{option} {path}: already exists; choose another folder or remove it")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is a file, so no folder can be made under it")
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".bssim-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ValueError(f"{option} {path}: cannot write in {parent} ({err.strerror or err})") from None
+    return path

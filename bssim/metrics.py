@@ -63,6 +63,16 @@ def ssim(reference: np.ndarray, test: np.ndarray) -> float:
     return float(ssim_map.mean(dtype=np.float64))
 
 
+def masked_psnr_db(reference: np.ndarray, test: np.ndarray, mask: np.ndarray) -> float:
+    """PSNR over the pixels where ``mask`` is True (NaN for an empty mask), capped at 100 dB."""
+    _check_pair(reference, test)
+    if not mask.any():
+        return float("nan")
+    d = reference[mask].astype(np.float64) - test[mask].astype(np.float64)
+    mse = float(np.mean(d * d))
+    return PSNR_CAP_DB if mse <= 0 else float(min(PSNR_CAP_DB, 10 * np.log10(255.0**2 / mse)))
+
+
 def _gaussian_window(size: int = 11, sigma: float = 1.5):
     import torch
 

@@ -6,9 +6,9 @@ training photographs) and rembg's model files (``models/u2netp.onnx``). It is lo
 1. the environment variable ``BSSIM_SHARED``, if set;
 2. ``../shared`` next to the repository root (the layout of the development machines).
 
-rembg finds its models through ``U2NET_HOME``; :func:`configure_rembg_home` points it at
-``<shared>/models`` when the user has not set it and that folder exists, so the same code
-works offline here and with rembg's own download elsewhere.
+rembg finds its models through ``U2NET_HOME``; :func:`rembg_home` is that folder when the
+user set it, else ``<shared>/models`` when it exists (so the same code works offline here),
+else rembg's own default. Nothing here writes the environment.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ def shared_models_dir() -> Path:
     return shared_dir() / "models"
 
 
-def configure_rembg_home() -> Path:
-    """Set ``U2NET_HOME`` to the shared models folder unless the user set it; return it.
-
-    rembg's default is ``~/.u2net``, where it downloads missing models itself.
-    """
-    if "U2NET_HOME" not in os.environ and shared_models_dir().is_dir():
-        os.environ["U2NET_HOME"] = str(shared_models_dir())
-    return Path(os.environ.get("U2NET_HOME", Path.home() / ".u2net")).expanduser()
+def rembg_home() -> Path:
+    """Folder holding rembg's model files: ``U2NET_HOME`` if set, else ``<shared>/models`` if it
+    exists, else rembg's default ``~/.u2net`` (where rembg itself downloads)."""
+    if os.environ.get("U2NET_HOME"):
+        return Path(os.environ["U2NET_HOME"]).expanduser()
+    if shared_models_dir().is_dir():
+        return shared_models_dir()
+    return Path.home() / ".u2net"

@@ -260,3 +260,19 @@ def plot_results(path: str | Path, out: str | Path | None = None, x: str | None 
     s = r.summary_dict()
     title = f"{s.get('scenario')} — {SOLVER_WORDS.get(s.get('solver'), s.get('solver'))}, P_max {s.get('p_max_w')} W, seed {s.get('seed')}"
     return run_figures(r.epochs, r.user_epochs, out, title)
+
+
+def side_by_side(original: np.ndarray, direct: np.ndarray, key: np.ndarray | None, label: str) -> np.ndarray:
+    """original | direct JSCC | key path (when there is one), captioned, as one RGB image."""
+    import cv2
+
+    pad = 24
+    h, w = original.shape[:2]
+    panels = [(original, "original"), (direct, "direct JSCC")] + ([(key, "key information")] if key is not None else [])
+    canvas = np.full((h + pad, len(panels) * (w + 4) - 4, 3), 255, np.uint8)
+    for i, (img, caption) in enumerate(panels):
+        x = i * (w + 4)
+        canvas[pad:, x:x + w] = img
+        cv2.putText(canvas, f"{caption} {label if i else ''}", (x + 4, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    return canvas

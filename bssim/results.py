@@ -170,6 +170,14 @@ def write_csv_atomic(df: pd.DataFrame, path: Path) -> None:
         df.to_csv(tmp, index=False)
 
 
+def write_table(df: pd.DataFrame, stem: str | Path) -> tuple[Path, Path]:
+    """``<stem>.parquet`` and ``<stem>.csv``, each written atomically."""
+    stem = Path(stem)
+    write_parquet_atomic(df, stem.with_suffix(".parquet"))
+    write_csv_atomic(df, stem.with_suffix(".csv"))
+    return stem.with_suffix(".parquet"), stem.with_suffix(".csv")
+
+
 def is_complete(folder: Path) -> bool:
     """A results folder is complete when its manifest exists (it is written last, then the folder is renamed)."""
     return (Path(folder) / MANIFEST).is_file()

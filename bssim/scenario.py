@@ -265,7 +265,9 @@ class Media(_Strict):
     share: float = Field(1.0, gt=0, description="relative share of the users who watch it")
     frames: str = Field("0:1000000:50", description="videos: START:STOP:STEP of the frames measured (STOP clamped)")
     files: int | None = Field(None, ge=1, le=100_000, description="image folders: the first N images by name (default all)")
-    library: str | None = Field(None, description="image folders: folder of shared background images (none: direct only)")
+    library: str | None = Field(
+        None, description="a background library folder (saved library or images); default: videos build theirs from "
+        "the video, image folders have none (direct only)")
     segment_threshold: float | None = Field(
         None, gt=0, lt=1, description="videos: one background per ORB-similarity segment (shot) below this similarity"
     )
@@ -277,7 +279,7 @@ class MeasuredContent(_Strict):
 
     source: Literal["measured"]
     media: list[Union[str, Media]] = Field(min_length=1, description="what users watch; a plain string is {path = ...}")
-    extractor: str = Field("bgdiff", description="key-path foreground extractor: bgdiff | rembg | hybrid")
+    extractor: Literal["bgdiff", "rembg", "hybrid"] = Field("bgdiff", description="key-path foreground extractor")
     scales: list[float] = Field([1.0, 0.75, 0.5], min_length=1, description="resolution levels s in (0, 1] (seed II.D)")
     channel_levels: Union[Literal["model"], list[int]] = Field(
         "model", description="JSCC active-channel levels: \"model\" = all the model's nested levels, or a list"

@@ -45,9 +45,9 @@ def set_compute_threads() -> None:
     sets it for the process it runs; library code never does."""
     import os
 
-    import torch
+    from bssim.pipeline.extract import set_threads
 
-    torch.set_num_threads(max(1, int(os.environ.get("BSSIM_THREADS", "1"))))
+    set_threads(max(1, int(os.environ.get("BSSIM_THREADS", "1"))))
 
 
 def json_safe(value):

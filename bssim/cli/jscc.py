@@ -11,49 +11,69 @@ import typer
 from bssim.cli._common import fail as _fail
 from bssim.cli._common import parse_float_list
 
-jscc_app = typer.Typer(help="Adaptive-rate deep JSCC: train, evaluate, export.", no_args_is_help=True)
+jscc_app = typer.Typer(help="Adaptive-rate deep JSCC: train, evaluate, compare, export.", no_args_is_help=True)
 
 
 @jscc_app.command("train")
 def train_cmd(
     data: Path = typer.Option(..., "--data", help="Folder of training images, or a cifar-10-batches-py folder."),
-    epochs: int = typer.Option(8, "--epochs", help="Epochs (each --crops-per-epoch random crops)."),
-    batch: int = typer.Option(128, "--batch"),
     out: Path = typer.Option(Path("jscc_train.pt"), "--out", help="Checkpoint written after every epoch (+ .csv log)."),
     resume: Optional[Path] = typer.Option(
-        None, "--resume", help="Checkpoint to continue from (its architecture wins over --c-s/--c-out/--target-rate)."
+        None, "--resume", help="Checkpoint to continue from (its architecture wins over the width options)."
     ),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    epochs: int = typer.Option(40, "--epochs", help="Epochs of the whole run (phases are fractions of it)."),
+    crops_per_epoch: int = typer.Option(4096, "--crops-per-epoch", help="Crops per epoch at --crop (tail: scaled)."),
+    batch: int = typer.Option(16, "--batch", help="Crops per step at --crop (tail: scaled)."),
+    crop: int = typer.Option(128, "--crop", help="Crop side in px (multiple of 4)."),
+    crop_tail: int = typer.Option(256, "--crop-tail", help="Crop side of the last --tail-fraction of epochs (0: none)."),
+    tail_fraction: float = typer.Option(0.2, "--tail-fraction"),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
+    precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16 (autocast)."),
+    threads: int = typer.Option(0, "--threads", help="torch threads (0: torch's default)."),
+    max_minutes: float = typer.Option(0.0, "--max-minutes", help="Stop at an epoch boundary before this (0: none)."),
     seed: int = typer.Option(0, "--seed"),
-    crop: int = typer.Option(0, "--crop", help="Crop side in pixels (multiple of 4); 0: 64, or 32 for CIFAR-10."),
-    crops_per_epoch: int = typer.Option(4096, "--crops-per-epoch"),
-    c_s: int = typer.Option(256, "--c-s", help="Source-encoder width C_s (seed: 256)."),
-    c_out: int = typer.Option(16, "--c-out", help="Feature channels C'_c (seed: 16)."),
-    target_rate: float = typer.Option(0.5, "--target-rate", help="Average share of active channels (seed 8/16)."),
-    rate_weight: float = typer.Option(0.05, "--rate-weight", help="λ of the rate hinge in the loss."),
+    c_s: int = typer.Option(128, "--c-s", help="Width C_s at H/4 (and of the residual blocks)."),
+    c_half: int = typer.Option(64, "--c-half", help="Width at H/2."),
+    c_full: int = typer.Option(32, "--c-full", help="Width of the 7x7 conv at full resolution."),
+    n_res: int = typer.Option(2, "--n-res", help="Residual blocks per side."),
+    target_rate: float = typer.Option(0.5, "--target-rate", help="Mean share of active channels (0: fixed λ)."),
+    rate_weight: float = typer.Option(0.0, "--rate-weight", help="λ per active group (start value; fixed if --target-rate 0)."),
+    lambda_step: float = typer.Option(5e-6, "--lambda-step", help="Dual-ascent step of λ per batch and unit rate error."),
+    forced_share: float = typer.Option(0.5, "--forced-share", help="Share of each batch sent at a random forced level."),
+    policy_warmup: float = typer.Option(0.15, "--policy-warmup", help="Share of the epochs with every crop forced (policy waits)."),
+    fixed_level: int = typer.Option(0, "--fixed-level", help="Train a fixed-rate model at this many channels (0: adaptive)."),
     lr: float = typer.Option(5e-4, "--lr"),
     lr2: float = typer.Option(5e-5, "--lr2"),
-    threads: int = typer.Option(0, "--threads", help="torch threads (0: default)."),
+    lr_fine: float = typer.Option(1e-5, "--lr-fine"),
 ) -> None:
-    """Train on random crops, SNR ~ U[0, 20] dB, seed 000's schedule scaled to --epochs."""
+    """Train on augmented crops, SNR ~ U[0, 20] dB (Yang & Kim's schedule scaled to --epochs)."""
     from bssim.jscc.train import TrainSettings, train
 
     try:
         s = TrainSettings(
-            data=str(data), out=str(out), epochs=epochs, batch=batch, crop=crop,
-            crops_per_epoch=crops_per_epoch, lr=lr, lr2=lr2, rate_weight=rate_weight, seed=seed,
-            device=device, threads=threads,
-            model={"c_s": c_s, "c_out": c_out, "target_rate": target_rate},
+            data=str(data), out=str(out), epochs=epochs, batch=batch, crop=crop, crop_tail=crop_tail,
+            tail_fraction=tail_fraction, crops_per_epoch=crops_per_epoch, lr=lr, lr2=lr2, lr_fine=lr_fine,
+            target_rate=target_rate, rate_weight=rate_weight, lambda_step=lambda_step, forced_share=forced_share,
+            policy_warmup=policy_warmup,
+            fixed_level=fixed_level, seed=seed, device=device, precision=precision, threads=threads,
+            max_seconds=60.0 * max_minutes,
+            model={"c_s": c_s, "c_half": c_half, "c_full": c_full, "n_res": n_res},
         )  # fmt: skip
+        if resume is None:
+            from bssim.jscc.config import JSCCConfig
+
+            JSCCConfig(**s.model)  # bad widths: an error before any work
 
         def report(row: dict) -> None:
             vals = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
             typer.echo(vals)
 
-        train(s, resume=resume, on_epoch=report)
+        _, log = train(s, resume=resume, on_epoch=report)
     except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
-    typer.echo(f"checkpoint: {out}  log: {out.with_suffix('.csv')}")
+    done = log[-1]["epoch"] if log else 0
+    more = f" (stopped by --max-minutes; continue with --resume {out})" if done < epochs else ""
+    typer.echo(f"checkpoint: {out} after epoch {done} of {epochs}{more}  log: {out.with_suffix('.csv')}")
 
 
 @jscc_app.command("export")
@@ -77,37 +97,80 @@ def eval_cmd(
     snr: str = typer.Option(
         "0,5,10,15,20", "--snr", help="Comma-separated SNRs in dB (negative values: --snr=-5,0,5)."
     ),
-    channel: str = typer.Option("awgn", "--channel", help="awgn or rayleigh."),
+    channel: str = typer.Option("awgn", "--channel", help="Comma-separated: awgn, rayleigh."),
     csi: str = typer.Option("estimated", "--csi", help="Rayleigh equalisation: perfect or estimated (pilots)."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Default: the shipped checkpoint."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list (one object per SNR)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for table CSV/Parquet, per-image CSV and plot."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary rows as JSON on stdout (tables on stderr)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for CSV/JSON tables, text table and plots."),
     seed: int = typer.Option(0, "--seed"),
     bits_per_value: int = typer.Option(8, "--bits-per-value"),
     limit: int = typer.Option(0, "--limit", help="Use only the first N images (0: all)."),
-    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Compute the separation baseline."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Ideal separation baseline (policy rows)."),
+    levels: bool = typer.Option(True, "--levels/--no-levels", help="Rows for every forced rate level."),
+    noiseless: bool = typer.Option(True, "--noiseless/--no-noiseless", help="Rows without channel noise (ceiling)."),
+    metrics: bool = typer.Option(True, "--ssim/--no-ssim", help="SSIM and MS-SSIM on the policy rows."),
+    precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16."),
 ) -> None:
-    """PSNR/SSIM/MS-SSIM, rate and k/n per SNR, against the separation baseline at the same k/n."""
-    from bssim.jscc.evaluate import evaluate, format_table, write_outputs
+    """Policy rows (with rate), per-rate-level rows, noiseless ceiling, both PSNR conventions."""
+    from bssim.jscc.evaluate import EvalSettings, evaluate
+    from bssim.jscc.report import format_tables, json_clean, write_outputs
 
     try:
-        snrs = parse_float_list(snr, "--snr (dB)")
-        summary, per_image = evaluate(
-            images, snrs, channel=channel, csi=csi, checkpoint=checkpoint, seed=seed,
-            bits_per_value=bits_per_value, limit=limit, baseline=baseline, progress=not as_json,
+        s = EvalSettings(
+            snrs_db=tuple(parse_float_list(snr, "--snr (dB)")),
+            channels=tuple(c.strip() for c in channel.split(",") if c.strip()), csi=csi, seed=seed,
+            bits_per_value=bits_per_value, limit=limit, baseline=baseline, levels=levels,
+            noiseless=noiseless, quality_metrics=metrics,
         )  # fmt: skip
+        if limit < 0:
+            raise ValueError(f"--limit must be >= 0, got {limit}")
+        if out is not None and out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out} exists and is not a folder")
+
+        def progress(done: int, total: int) -> None:
+            if not as_json:
+                typer.echo(f"  {done}/{total} runs", err=True)
+
+        summary, per_image = evaluate(images, s, checkpoint=checkpoint, precision=precision, progress=progress)
         if out is not None:
             write_outputs(summary, per_image, out)
     except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
     if as_json:
-        typer.echo(format_table(summary), err=True)  # the human table on stderr, JSON on stdout
-        clean = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in summary]
-        typer.echo(json.dumps(clean, indent=1))  # nan (e.g. no codec file fits) -> null
+        typer.echo(format_tables(summary), err=True)  # the human tables on stderr, JSON on stdout
+        typer.echo(json.dumps(json_clean(summary), indent=1))
     else:
-        typer.echo(format_table(summary))
+        typer.echo(format_tables(summary))
         if out is not None:
             typer.echo(f"wrote {out}/")
+
+
+@jscc_app.command("compare")
+def compare_cmd(
+    images: Path = typer.Option(..., "--images", help="Folder of evaluation images."),
+    adaptive: Path = typer.Option(..., "--adaptive", help="Checkpoint of the adaptive model."),
+    fixed: str = typer.Option(..., "--fixed", help="Comma-separated checkpoints trained with --fixed-level."),
+    snr: str = typer.Option("0,5,10,15,20", "--snr", help="Comma-separated SNRs in dB."),
+    seed: int = typer.Option(0, "--seed"),
+    limit: int = typer.Option(0, "--limit", help="Use only the first N images (0: all)."),
+    precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON on stdout (table on stderr)."),
+) -> None:
+    """Adaptive vs fixed-rate models at equal mean rate, per SNR on AWGN (Δ in dB)."""
+    from bssim.jscc.compare import compare, format_compare
+    from bssim.jscc.report import json_clean
+
+    try:
+        snrs = parse_float_list(snr, "--snr (dB)")
+        paths = [Path(p.strip()) for p in fixed.split(",") if p.strip()]
+        if not paths:
+            raise ValueError("--fixed: expected at least one checkpoint")
+        rows = compare(images, adaptive, paths, snrs, seed=seed, limit=limit, precision=precision)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    typer.echo(format_compare(rows), err=as_json)
+    if as_json:
+        typer.echo(json.dumps(json_clean(rows), indent=1))
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bssim.atomic import check_output_folder
 from bssim.cli._common import set_compute_threads, user_errors
 
 
@@ -36,12 +37,23 @@ def _parse_overrides(items: list[str]) -> dict:
     return out
 
 
+def _cell(value, fmt: str) -> str:
+    """A table cell: numbers formatted, non-finite numbers (e.g. shares of zero requests) as 'n/a'."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "n/a"
+    return format(value, fmt)
+
+
 def _summary_table(title: str, rows: list[dict], cols: list[tuple[str, str, str]]) -> Table:
     t = Table(title=title)
     for _, label, _ in cols:
         t.add_column(label, justify="right")
     for r in rows:
-        t.add_row(*[format(r.get(k), fmt) if isinstance(r.get(k), (int, float)) else str(r.get(k)) for k, _, fmt in cols])
+        t.add_row(*[_cell(r.get(k), fmt) for k, _, fmt in cols])
     return t
 
 
@@ -52,8 +64,7 @@ def _vertical_table(title: str, row: dict) -> Table:
     for key, label, fmt in RUN_COLS + [("served_share", "served", ".1%"), ("power_share", "power / P_max", ".1%"),
                                        ("items_dropped", "items dropped", "d"), ("content_source", "content", ""),
                                        ("user_epochs_per_s", "user-epochs / s", ".4g")]:
-        v = row.get(key)
-        t.add_row(label, format(v, fmt) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
+        t.add_row(label, _cell(row.get(key), fmt))
     return t
 
 
@@ -87,8 +98,7 @@ def register(app: typer.Typer) -> None:
                 sc, _ = prepare_scenario(scenario, _parse_overrides(set_), seed, epochs)
                 stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
                 out = Path("results") / f"{sc.name}-seed{sc.seed}-{stamp}"
-            if out.exists():
-                raise ValueError(f"--out {out}: already exists; choose another folder or remove it")
+            check_output_folder(out, "--out", must_not_exist=True)
             res = sim_run(scenario, seed=seed, epochs=epochs, overrides=_parse_overrides(set_),
                           progress=not quiet, out=out, csv=csv)
         Console().print(_vertical_table(f"results in {out}", res.summary_dict()))
@@ -117,6 +127,8 @@ def register(app: typer.Typer) -> None:
             for p, vs in grid.items():
                 if not vs:
                     raise ValueError(f"--values for {p!r} is empty")
+            if out is not None:
+                check_output_folder(out, "--out")
             res = run_sweep(scenario, grid, seeds=seeds, out=out, workers=workers, dask=dask, epochs=epochs,
                             overrides=_parse_overrides(set_), csv=csv, progress=True)
         summary = res.summary
@@ -135,6 +147,8 @@ def register(app: typer.Typer) -> None:
         from bssim.plot import plot_results
 
         with user_errors():
+            if out is not None:
+                check_output_folder(out, "--out")
             files = plot_results(results, out=out, x=x)
         for f in files:
             typer.echo(str(f))

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bssim.content.cache import read_json, write_json
-from bssim.content.media import MediaItems, load_media
+from bssim.content.media import MediaItems, check_media, load_media
 from bssim.options.table import OptionTable
 from bssim.scenario import MeasuredContent, Scenario
 
@@ -40,7 +40,7 @@ def measure_spec(scenario: Scenario, model):
     from bssim.options.levels import model_channel_levels, rate_levels
     from bssim.options.links import make_link
     from bssim.options.measure import MeasureSpec
-    from bssim.pipeline.measure import PipelineSettings
+    from bssim.pipeline.transmitter import PipelineSettings
 
     mc = scenario.content
     link = scenario.link
@@ -56,10 +56,10 @@ def measure_spec(scenario: Scenario, model):
     )
 
 
-def _measure_media(m: MediaItems, model, spec, bar) -> list[dict]:
+def _measure_items(m: MediaItems, model, spec, bar) -> list[dict]:
     from bssim.options.measure import measure_item
     from bssim.pipeline.io import content_id
-    from bssim.pipeline.measure import library_fingerprint
+    from bssim.pipeline.library import library_fingerprint
 
     lib_fp = library_fingerprint(m.library) if m.library is not None else None
     version = getattr(model, "model_version", "untracked")
@@ -68,7 +68,7 @@ def _measure_media(m: MediaItems, model, spec, bar) -> list[dict]:
         key = {"content": content_id(frame), "library": lib_fp, "spec": spec.as_dict(), "model": version}
         item_rows = read_json("options", key)
         if item_rows is None:
-            item_rows = measure_item(frame, m.library, model, spec, content_key=key["content"])
+            item_rows = measure_item(frame, m.library, model, spec, content_key=key["content"]).rows
             write_json("options", key, item_rows)
         for r in item_rows:
             r.update(item=f"{m.name}#{frame_id}", content=m.name, frame=frame_id)
@@ -78,24 +78,39 @@ def _measure_media(m: MediaItems, model, spec, bar) -> list[dict]:
     return rows
 
 
+def _bar(total: int, progress: bool):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="measuring options", unit="item")
+
+
+def measure_media(m: MediaItems, model, spec, progress: bool = False) -> pd.DataFrame:
+    """Every option of every item of one media entry (read from the cache or measured), long rows."""
+    bar = _bar(len(m.frames), progress)
+    try:
+        return pd.DataFrame(_measure_items(m, model, spec, bar))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def measure_content(scenario: Scenario, scenario_path: Path | None = None, progress: bool = False,
                     model=None) -> MeasuredCatalog:
     """Load every media entry, measure (or read from the cache) every item's options."""
-    from bssim.pipeline.measure import get_model
+    from bssim.options.measure import default_model
 
     mc = scenario.content
     if not isinstance(mc, MeasuredContent):
         raise ValueError("measure_content needs content.source = 'measured'")
-    model = get_model(model)
+    check_media(mc.media_entries(), scenario_path, mc.extractor)
+    model = model if model is not None else default_model()
     spec = measure_spec(scenario, model)
     media = [load_media(e, scenario_path, f"content.media[{i}]") for i, e in enumerate(mc.media_entries())]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=sum(len(m.frames) for m in media), desc="measuring options", unit="item")
+    bar = _bar(sum(len(m.frames) for m in media), progress)
     try:
-        rows = [r for m in media for r in _measure_media(m, model, spec, bar)]
+        rows = [r for m in media for r in _measure_items(m, model, spec, bar)]
     finally:
         if bar is not None:
             bar.close()

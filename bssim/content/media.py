@@ -4,8 +4,8 @@
   count) and a background library built from the video itself
   (temporal median of ``library_frames`` frames, seed III.B; or one background per
   ORB-similarity segment, seed III.C, with ``segment_threshold``).
-* An image folder: its first ``files`` images by name; the library is the folder
-  ``library`` (none: no key option, the photographs go direct only).
+* An image folder (or one image file): its first ``files`` images by name; the library is
+  the folder ``library`` (none: no key option, the photographs go direct only).
 
 Videos are probed: the frames that decode in sequence are counted (a container's frame
 count can be wrong, e.g. ``tree.avi`` reports 444 and decodes 68), and asking for frames
@@ -52,12 +52,21 @@ def resolve_path(entry: str, scenario_path: Path | None, field_name: str = "cont
 
 
 def parse_frames(spec: str, n_frames: int, where: str) -> range:
-    """'START:STOP:STEP' (STOP clamped to the container's ``n_frames``) → range, errors naming ``where``."""
+    """'START:STOP:STEP' → range; any part may be empty (START 0, STOP the end, STEP 1), a single
+    integer is that frame; STOP is clamped to ``n_frames``. Errors name ``where`` and the rule."""
+    parts = str(spec).split(":")
     try:
-        parts = [int(v) for v in spec.split(":")]
-        start, stop, step = (parts + [1])[:3] if len(parts) == 2 else parts
+        nums = [int(p) if p.strip() else None for p in parts]
     except ValueError:
-        raise ValueError(f"{where} = {spec!r}: expected START:STOP:STEP integers, e.g. '0:795:50'") from None
+        nums = None
+    if nums is None or len(parts) > 3:
+        raise ValueError(f"{where} = {spec!r}: expected START:STOP:STEP integers, e.g. '0:795:50' or '100'")
+    if len(nums) == 1:
+        if nums[0] is None:
+            raise ValueError(f"{where} = {spec!r}: expected START:STOP:STEP integers, e.g. '0:795:50' or '100'")
+        nums = [nums[0], nums[0] + 1, 1]
+    start, stop, step = (nums + [None, None])[:3]
+    start, stop, step = start or 0, n_frames if stop is None else stop, 1 if step is None else step
     if start < 0 or step < 1 or stop <= start:
         raise ValueError(f"{where} = {spec!r}: need 0 <= START < STOP and STEP >= 1")
     r = range(start, min(stop, n_frames), step)
@@ -79,27 +88,19 @@ def probe_video(path: Path) -> dict:
 
 
 def _video_library(path: Path, entry: Media, n_frames: int, orb_features: int):
-    from bssim.pipeline import BackgroundLibrary, read_frames, segment_by_orb, temporal_background
     from bssim.pipeline.io import file_hash
+    from bssim.pipeline.video import library_from_video
 
     def build():
-        idx = sorted(set(np.linspace(0, n_frames - 1, min(n_frames, entry.library_frames)).round().astype(int).tolist()))
-        frames = read_frames(path, idx)
-        lib = BackgroundLibrary(orb_features=orb_features)
-        segments = segment_by_orb(frames, entry.segment_threshold) if entry.segment_threshold else [idx]
-        for k, seg in enumerate(segments):
-            vb = temporal_background({i: frames[i] for i in seg})
-            name = f"{path.stem}_bg" if len(segments) == 1 else f"{path.stem}_seg{k}"
-            lib.add(name, vb.image, source=f"{path.name} frames {seg[0]}..{seg[-1]} ({len(seg)} sampled), "
-                    f"temporal median, holes {100 * vb.hole_fraction:.2f} %")
-        return lib
+        return library_from_video(path, entry.library_frames, orb_features, segment_threshold=entry.segment_threshold,
+                                  n_frames=n_frames)
 
     key = {"file": file_hash(path), "frames": n_frames, "library_frames": entry.library_frames,
            "segment_threshold": entry.segment_threshold, "orb_features": orb_features}
     return cached_library(key, build)
 
 
-def _load_video(path: Path, entry: Media, where: str, orb_features: int) -> MediaItems:
+def _load_video(path: Path, entry: Media, where: str, orb_features: int, scenario_path: Path | None) -> MediaItems:
     from bssim.pipeline.io import file_hash, iter_video
 
     probe = probe_video(path)
@@ -115,31 +116,56 @@ def _load_video(path: Path, entry: Media, where: str, orb_features: int) -> Medi
         raise ValueError(f"{where}.frames = {entry.frames!r}: {path} decodes only {len(frames)} of the requested frames")
     info = {"kind": "video", "sha256_16": file_hash(path), "decodable_frames": n,
             "container_frames": int(probe["container_frames"]), "frames_measured": len(frames)}
-    lib = _video_library(path, entry, n, orb_features)
+    if entry.library is not None:  # a given library (e.g. with distractors) instead of one from the video
+        from bssim.pipeline.library import load_library
+
+        lib = load_library(resolve_path(entry.library, scenario_path, f"{where}.library"))
+    else:
+        lib = _video_library(path, entry, n, orb_features)
     return MediaItems(path.stem, entry, path, "video", frames, lib, info)
 
 
 def _load_images(path: Path, entry: Media, where: str, scenario_path: Path | None) -> MediaItems:
-    from bssim.pipeline import library_from_folder
     from bssim.pipeline.io import list_images, read_image
+    from bssim.pipeline.library import load_library
 
-    files = list_images(path)
+    files = list_images(path) if path.is_dir() else [path]
     if not files:
         raise ValueError(f"{where}: no images in {path}")
     files = files[: entry.files] if entry.files else files
     frames = {i: read_image(f) for i, f in enumerate(files)}
-    lib = library_from_folder(resolve_path(entry.library, scenario_path, f"{where}.library")) if entry.library else None
+    lib = load_library(resolve_path(entry.library, scenario_path, f"{where}.library")) if entry.library else None
     info = {"kind": "images", "files": [f.name for f in files], "library": entry.library}
-    return MediaItems(path.name, entry, path, "images", frames, lib, info)
+    return MediaItems(path.stem if path.is_file() else path.name, entry, path, "images", frames, lib, info)
+
+
+def check_media(entries: list[Media], scenario_path: Path | None, extractor: str) -> None:
+    """Cheap checks of every media entry before any long work: paths exist, ``frames`` parses,
+    the extractor's model file is present. Errors name the field and the value."""
+    for i, entry in enumerate(entries):
+        where = f"content.media[{i}]"
+        path = resolve_path(entry.path, scenario_path, where)
+        parse_frames(entry.frames, 10**9, f"{where}.frames")
+        if entry.library is not None:
+            resolve_path(entry.library, scenario_path, f"{where}.library")
+        if path.is_dir() and entry.segment_threshold is not None:
+            raise ValueError(f"{where}.segment_threshold: only videos are split into segments; {path} is a folder")
+    if extractor in ("rembg", "hybrid"):
+        from bssim.pipeline.extract import rembg_model_path
+
+        model = rembg_model_path("u2netp")
+        if not model.is_file():
+            raise FileNotFoundError(f"content.extractor = {extractor!r} needs rembg's model u2netp.onnx, not found at "
+                                    f"{model}; put it there or set U2NET_HOME (or BSSIM_SHARED to the shared folder)")
 
 
 def load_media(entry: Media, scenario_path: Path | None, where: str, orb_features: int = 1000) -> MediaItems:
     """Resolve, probe and load one media entry (module docstring)."""
-    from bssim.pipeline.io import is_video
+    from bssim.pipeline.io import IMAGE_SUFFIXES, is_video
 
     path = resolve_path(entry.path, scenario_path, where)
     if path.is_file() and is_video(path):
-        return _load_video(path, entry, where, orb_features)
-    if path.is_dir():
+        return _load_video(path, entry, where, orb_features, scenario_path)
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         return _load_images(path, entry, where, scenario_path)
-    raise ValueError(f"{where}: {path} is neither a video file nor a folder of images")
+    raise ValueError(f"{where}: {path} is neither a video file, an image nor a folder of images")

@@ -7,10 +7,15 @@ Public API::
     res = transmit(model, image, snr_db=10.0)  # RGB uint8 (H, W, 3), any H, W >= 1
     res.image, res.payload_bits, res.rate, res.n_channel_uses, res.cbr, res.model_version
 
-Modules: :mod:`.model` (network), :mod:`.channels` (AWGN, Rayleigh + CSI),
-:mod:`.payload` (bits for the Shannon link), :mod:`.checkpoint` (files), :mod:`.data`
-(training images), :mod:`.train`, :mod:`.evaluate` (Kodak evaluation and separation
-baseline). The shipped checkpoint and its model card are in ``checkpoints/``.
+    model.rate_levels                          # e.g. (4, 6, 8, 10, 12, 14, 16) active channels
+    transmit(model, image, 10.0, n_active=8)   # force a nested rate level
+
+Modules: :mod:`.config` (settings, rate levels), :mod:`.layers`, :mod:`.policy` (rate
+policy, nested masks), :mod:`.model` (network), :mod:`.precision`, :mod:`.channels`
+(AWGN, Rayleigh + CSI), :mod:`.payload` (bits for the Shannon link), :mod:`.checkpoint`
+(files), :mod:`.data` and :mod:`.sampler` (training images, augmented crops),
+:mod:`.schedule` and :mod:`.train` (training), :mod:`.evaluate`, :mod:`.baseline` and
+:mod:`.plots` (evaluation). The shipped checkpoint and its model card are in ``checkpoints/``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ import torch
 from bssim.jscc.channels import ChannelSpec, apply_channel, pilot_symbols
 from bssim.jscc.checkpoint import file_hash, model_from_checkpoint, read_checkpoint
 from bssim.jscc.model import AdaptiveJSCC, JSCCConfig
+from bssim.jscc.policy import level_index
 from bssim.jscc.payload import channel_uses, payload_bits
+from bssim.jscc.precision import resolve_precision
 
 __all__ = [
     "AdaptiveJSCC",
@@ -46,12 +53,14 @@ def default_checkpoint_path() -> Path:
     return Path(__file__).resolve().parent / "checkpoints" / DEFAULT_CHECKPOINT_NAME
 
 
-def load_model(path: str | Path | None = None, device: str = "cpu") -> AdaptiveJSCC:
+def load_model(path: str | Path | None = None, device: str = "cpu", precision: str = "auto") -> AdaptiveJSCC:
     """Load a JSCC checkpoint (``None``: the shipped one) with ``torch.load(weights_only=True)``.
 
     The returned model is in eval mode and carries ``model_version`` (first 12 hex digits of
     the file's SHA-256), ``checkpoint_path`` and ``meta`` (the checkpoint's metadata).
-    Raises FileNotFoundError naming the path when the file is missing.
+    ``precision``: ``auto`` (bfloat16 autocast where the device runs it natively, see
+    :mod:`bssim.jscc.precision`), ``fp32`` or ``bf16``. Raises FileNotFoundError naming the
+    path when the file is missing, ValueError for unreadable or old-format files.
     """
     p = Path(path).expanduser() if path is not None else default_checkpoint_path()
     if not p.is_file():
@@ -59,8 +68,10 @@ def load_model(path: str | Path | None = None, device: str = "cpu") -> AdaptiveJ
         raise FileNotFoundError(f"JSCC checkpoint not found: {p}{hint}")
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise ValueError(f"device must be 'cpu' or 'cuda[:n]', got {device!r}")
+    prec = resolve_precision(precision, device)
     obj = read_checkpoint(p)
     model = model_from_checkpoint(obj, device=device)
+    model.precision = prec
     model.model_version = file_hash(p)
     model.checkpoint_path = str(p)
     model.meta = obj.get("meta", {})
@@ -111,6 +122,7 @@ def transmit(
     *,
     csi: str = "estimated",
     n_pilots: int = 4,
+    n_active: int | None = None,
 ) -> TransmitResult:
     """Send one RGB uint8 image through encoder → channel → decoder; deterministic per ``seed``.
 
@@ -119,7 +131,8 @@ def transmit(
     model's training range (``cfg.snr_min_db``..``cfg.snr_max_db``); the channel noise uses
     the true ``snr_db``. ``payload_bits`` follows :func:`bssim.jscc.payload.payload_bits`;
     ``n_channel_uses`` k = ceil(active real values / 2) (+ pilots for Rayleigh with estimated
-    CSI); ``cbr`` = k / (H·W·3) on the unpadded image.
+    CSI); ``cbr`` = k / (H·W·3) on the unpadded image. ``n_active``: None = the policy's
+    choice, or one of ``model.rate_levels`` (active channels) to force that nested mask.
     """
     _check_image(image)
     if not isinstance(model, AdaptiveJSCC):
@@ -128,6 +141,8 @@ def transmit(
         raise ValueError(f"snr_db must be finite, got {snr_db}")
     spec = ChannelSpec(kind=channel, csi=csi, n_pilots=n_pilots)
     cfg = model.cfg
+    if n_active is not None:
+        level_index(n_active, cfg)  # ValueError naming the allowed levels
     h0, w0 = image.shape[:2]
     padded = pad_to_multiple(image, 4)
     device = next(model.parameters()).device
@@ -138,7 +153,7 @@ def transmit(
             x = torch.from_numpy(np.ascontiguousarray(padded)).to(device).permute(2, 0, 1)[None].float() / 255.0
             snr_true = torch.tensor([float(snr_db)], dtype=torch.float32, device=device)
             snr_cond = snr_true.clamp(cfg.snr_min_db, cfg.snr_max_db)
-            z, mask = model.encode(x, snr_cond)
+            z, mask = model.encode(x, snr_cond, n_active=n_active)
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
             y, snr_dec = apply_channel(z, snr_true, spec, gen)
             out = model.decode(y, mask, snr_dec.clamp(cfg.snr_min_db, cfg.snr_max_db))
@@ -146,20 +161,20 @@ def transmit(
         model.train(was_training)
     rec = (out[0].permute(1, 2, 0).clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy()
     rec = np.ascontiguousarray(rec[:h0, :w0])
-    n_active = int(round(float(mask.sum())))
+    n_on = int(round(float(mask.sum())))
     lh, lw = padded.shape[0] // 4, padded.shape[1] // 4
     bits = payload_bits(
-        n_active, lh, lw, bits_per_value=bits_per_value, mask_bits=cfg.c_out, side_info_bits=side_info_bits
+        n_on, lh, lw, bits_per_value=bits_per_value, mask_bits=cfg.c_out, side_info_bits=side_info_bits
     )
-    k = channel_uses(n_active, lh, lw, pilots=pilot_symbols(spec))
+    k = channel_uses(n_on, lh, lw, pilots=pilot_symbols(spec))
     return TransmitResult(
         image=rec,
         payload_bits=bits,
-        rate=n_active / cfg.c_out,
+        rate=n_on / cfg.c_out,
         n_channel_uses=k,
         cbr=k / (h0 * w0 * 3),
         model_version=getattr(model, "model_version", "untracked"),
-        n_active_channels=n_active,
+        n_active_channels=n_on,
         snr_db=float(snr_db),
         channel=channel,
     )

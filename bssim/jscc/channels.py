@@ -1,4 +1,4 @@
-"""Channels for the deep JSCC symbols: AWGN and Rayleigh block fading.
+"""Channels for the deep JSCC symbols: AWGN, Rayleigh block fading, and none (noiseless).
 
 The encoder output is a real tensor z (B, C, h, w) whose active real values have mean
 square 1/2; consecutive pairs of real values (in C-order of the flattened tensor) are the
@@ -17,6 +17,9 @@ real and imaginary parts of complex symbols x with E|x|² = 1 (see
   The decoder is told the SNR the receiver believes it has after equalisation,
   |ĥ|²·SNR (clamped to the model's training range by the caller).
 
+- ``none``: y = x, the decoder told the SNR given (the noiseless ceiling; also the
+  decoding of a digital, error-free delivery of the latents at ``cfg.snr_max_db``).
+
 All draws come from the ``generator`` passed in (or torch's global RNG when None).
 """
 
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
-CHANNELS = ("awgn", "rayleigh")
+CHANNELS = ("awgn", "rayleigh", "none")
 CSI_MODES = ("perfect", "estimated")
 
 
@@ -117,6 +120,8 @@ def apply_channel(
     z: torch.Tensor, snr_db: torch.Tensor, spec: ChannelSpec, generator: torch.Generator | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pass symbols through the channel in ``spec``; returns (received symbols, decoder SNR dB)."""
+    if spec.kind == "none":
+        return z, snr_db.to(z.dtype)
     if spec.kind == "awgn":
         return awgn(z, snr_db, generator), snr_db.to(z.dtype)
     return rayleigh(z, snr_db, spec.csi, spec.n_pilots, generator)

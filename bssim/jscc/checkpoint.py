@@ -2,7 +2,7 @@
 
 A checkpoint is ``torch.save`` of::
 
-    {"format": "bssim-jscc/1", "config": JSCCConfig.to_dict(), "state_dict": {name: tensor},
+    {"format": "bssim-jscc/2", "config": JSCCConfig.to_dict(), "state_dict": {name: tensor},
      "meta": {...plain types...}, optional "train_state": {...}}
 
 so that it loads with ``torch.load(path, weights_only=True)`` (no arbitrary unpickling).
@@ -14,6 +14,7 @@ checkpoints used by ``--resume``.
 from __future__ import annotations
 
 import hashlib
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ import torch
 from bssim.atomic import atomic_path
 from bssim.jscc.model import AdaptiveJSCC, JSCCConfig
 
-FORMAT = "bssim-jscc/1"
+FORMAT = "bssim-jscc/2"
+OLD_FORMATS = {
+    "bssim-jscc/1": "the previous architecture (independent per-channel on/off policy, no nested rate levels)",
+}
 
 
 def file_hash(path: str | Path, n: int = 12) -> str:
@@ -62,23 +66,48 @@ def save_checkpoint(
     return Path(path)
 
 
+def _torch_load(path: Path) -> Any:
+    """torch.load with ``weights_only=True``; our own message (never PyTorch's advice to unpickle)."""
+    if path.stat().st_size == 0:
+        raise ValueError(f"cannot read JSCC checkpoint {path}: the file is empty")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(
+            f"cannot read JSCC checkpoint {path}: it holds Python objects other than tensors and plain "
+            "types, which bssim does not load (only weights-only checkpoints are accepted)"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any torch/zip error: the file is not a checkpoint
+        raise ValueError(f"cannot read JSCC checkpoint {path}: not a readable torch file ({type(exc).__name__})") from None
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load the raw checkpoint dict with ``weights_only=True``; clear errors for bad files."""
+    """Load the raw checkpoint dict with ``weights_only=True``; clear errors for bad files.
+
+    Checkpoints of an older format (e.g. ``bssim-jscc/1``) are rejected with the reason.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"JSCC checkpoint not found: {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"cannot read JSCC checkpoint {path}: {exc}") from exc
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+    obj = _torch_load(path)
+    fmt = obj.get("format") if isinstance(obj, dict) else None
+    if fmt in OLD_FORMATS:
+        raise ValueError(
+            f"{path} is a JSCC checkpoint of {OLD_FORMATS[fmt]} (format {fmt!r}); this bssim reads "
+            f"format {FORMAT!r}: retrain with `bssim jscc train` or use the shipped checkpoint"
+        )
+    if fmt != FORMAT:
         raise ValueError(f"{path} is not a bssim JSCC checkpoint (expected format {FORMAT!r})")
     return obj
 
 
 def model_from_checkpoint(obj: dict[str, Any], device: str = "cpu") -> AdaptiveJSCC:
-    """Build the model from a checkpoint dict (weights converted to float32)."""
+    """Build the model from a checkpoint dict (weights converted to float32), in eval mode."""
     model = AdaptiveJSCC(JSCCConfig.from_dict(obj["config"]))
     sd = {k: (v.float() if v.is_floating_point() else v) for k, v in obj["state_dict"].items()}
-    model.load_state_dict(sd)
+    try:
+        model.load_state_dict(sd)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1:2] or [str(exc)[:200]]
+        raise ValueError(f"JSCC checkpoint weights do not match its config: {first[0].strip()}") from None
     return model.to(device).eval()

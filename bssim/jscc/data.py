@@ -1,7 +1,8 @@
 """Training images for the deep JSCC: a folder of photographs, or CIFAR-10's python batches.
 
 - A folder: every ``*.png``, ``*.jpg``, ``*.jpeg``, ``*.bmp``, ``*.tif(f)``, ``*.webp`` file,
-  read as RGB uint8. Training uses random crops (:class:`CropSampler`).
+  read as RGB uint8 with OpenCV. Training draws augmented crops from them
+  (:class:`bssim.jscc.sampler.CropSampler`).
 - ``cifar-10-batches-py``: the folder (or its parent) with ``data_batch_1`` … ``data_batch_5``.
   These files are Python pickles. They are read with :class:`_SafeUnpickler`, which only
   resolves the few globals a numpy array needs (``numpy…_reconstruct``, ``numpy.ndarray``,
@@ -22,14 +23,17 @@ CIFAR_DIR = "cifar-10-batches-py"
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """Read an image file as RGB uint8 (H, W, 3)."""
-    from PIL import Image
+    """Read an image file as RGB uint8 (H, W, 3) with OpenCV (grey → 3 channels, alpha dropped)."""
+    import cv2
 
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    except (OSError, ValueError) as exc:
+        buf = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
         raise ValueError(f"cannot read image {path}: {exc}") from exc
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
+    if bgr is None:
+        raise ValueError(f"cannot read image {path}: not an image OpenCV can decode")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -120,41 +124,6 @@ def load_training_images(folder: str | Path, val_every: int = 10) -> tuple[list[
         else:
             train.append(img)
     return train, val, names
-
-
-class CropSampler:
-    """Random ``crop``×``crop`` crops with random horizontal flips from a list of images.
-
-    An image is chosen uniformly, then a position uniformly; images smaller than the crop
-    are edge-padded. All draws come from the numpy Generator passed to :meth:`batch`.
-    """
-
-    def __init__(self, images: list[np.ndarray], crop: int) -> None:
-        if crop < 4 or crop % 4:
-            raise ValueError(f"crop must be a multiple of 4 and >= 4, got {crop}")
-        if not images:
-            raise ValueError("no training images")
-        self.crop = crop
-        self.images = []
-        for im in images:
-            ph, pw = max(0, crop - im.shape[0]), max(0, crop - im.shape[1])
-            if ph or pw:
-                im = np.pad(im, ((0, ph), (0, pw), (0, 0)), mode="edge")
-            self.images.append(im)
-
-    def batch(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, crop, crop, 3) uint8."""
-        c = self.crop
-        out = np.empty((n, c, c, 3), dtype=np.uint8)
-        idx = rng.integers(0, len(self.images), size=n)
-        flips = rng.random(n) < 0.5
-        for j, i in enumerate(idx):
-            im = self.images[i]
-            y = int(rng.integers(0, im.shape[0] - c + 1))
-            x = int(rng.integers(0, im.shape[1] - c + 1))
-            patch = im[y : y + c, x : x + c]
-            out[j] = patch[:, ::-1] if flips[j] else patch
-        return out
 
 
 def center_crop(img: np.ndarray, size: int) -> np.ndarray:

@@ -1,264 +1,169 @@
-"""Evaluation of the deep JSCC against the separation baseline (``bssim jscc eval``).
+"""Evaluation of the deep JSCC (``bssim jscc eval``): policy, forced rate levels, ceiling, baseline.
 
-For every image and SNR the model transmits the full image (:func:`bssim.jscc.transmit`);
-PSNR, SSIM and MS-SSIM come from :mod:`bssim.metrics`. The rate is the share of the C'_c
-channels the policy kept and cbr = k / n the bandwidth ratio (k complex channel uses,
-n = H·W·3 source values).
+For every image, channel and SNR the model transmits the full image (:func:`bssim.jscc.transmit`):
 
-Separation baseline at the same bandwidth ratio: an ideal capacity-achieving channel code
-delivers B = k · log2(1 + SNR) bits over the k channel uses the JSCC used for that image
-(Shannon). Each of JPEG (Pillow, quality 1–95), WebP (Pillow, quality 0–100) and JPEG 2000
-(Pillow/OpenJPEG, 9/7 wavelet, rate-controlled) is run at the largest quality whose file fits
-in B bits; the baseline is the best PSNR of the three. When no file of any codec fits (not
-even its header), nothing decodable arrives and the receiver shows the image's mean colour
-(charitably assumed known). For Rayleigh fading the budget uses the realised fading gain,
-B = k · log2(1 + |h|²·SNR) with h ~ CN(0, 1) drawn per image from ``seed`` (a genie-aided
-bound: an actual system without transmitter CSI would face outage).
+- ``kind = "policy"``: the policy's own rate choice; ``rate`` is the share of the C'_c
+  channels it keeps (mean over images, with the min and max over images and the number of
+  distinct levels chosen); SSIM and MS-SSIM too; the ideal separation baseline at the same
+  k (:mod:`bssim.jscc.baseline`);
+- ``kind = "level"``: each forced rate level ``level`` (active channels) of ``rate_levels``;
+- ``channel = "none"`` (noiseless ceiling): no noise, decoder told ``cfg.snr_max_db``.
+
+Two PSNR conventions: ``psnr_db`` is the mean over images of each image's PSNR;
+``psnr_mean_mse_db`` = 10 log10(255² / mean MSE), the PSNR of the mean squared error.
+Image i at SNR index j uses channel seed ``seed + 1000·j + i`` (the same for every level, so
+the levels see the same noise).
 """
 
 from __future__ import annotations
 
-import io
 import math
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from bssim.atomic import atomic_path
-from bssim.metrics import ms_ssim, psnr_db, ssim
+from bssim.jscc.baseline import CODECS, capacity_bits, separation_baseline
+
+SUMMARY_KEYS = ("psnr_db", "ssim", "ms_ssim", "rate", "cbr")
 
 
-def _ms_ssim_or_nan(a: np.ndarray, b: np.ndarray) -> float:
-    """MS-SSIM, or nan where the image is too small for it (pytorch-msssim needs > 160 px)."""
-    try:
-        return ms_ssim(a, b)
-    except (AssertionError, ValueError):
-        return float("nan")
+@dataclass(frozen=True)
+class EvalSettings:
+    """What to evaluate. ``quality_metrics``: SSIM and MS-SSIM on the policy rows."""
 
-CODECS = ("jpeg", "webp", "jpeg2000")
+    snrs_db: tuple[float, ...]
+    channels: tuple[str, ...] = ("awgn",)
+    csi: str = "estimated"
+    seed: int = 0
+    bits_per_value: int = 8
+    limit: int = 0
+    baseline: bool = True
+    levels: bool = True
+    noiseless: bool = True
+    quality_metrics: bool = True
 
+    def __post_init__(self) -> None:
+        from bssim.jscc.channels import CHANNELS, CSI_MODES
 
-def capacity_bits(k: int, snr_db: float, gain: float = 1.0) -> int:
-    """⌊k · log2(1 + gain · 10^(snr_db/10))⌋ bits: what an ideal code delivers over k uses."""
-    if k < 0:
-        raise ValueError(f"k must be >= 0, got {k}")
-    return int(math.floor(k * math.log2(1.0 + gain * 10.0 ** (snr_db / 10.0))))
-
-
-def _encode(img: np.ndarray, codec: str, q: float) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    im = Image.fromarray(img)
-    if codec == "jpeg":
-        im.save(buf, format="JPEG", quality=int(q), optimize=True)
-    elif codec == "webp":
-        im.save(buf, format="WEBP", quality=int(q), method=4)
-    elif codec == "jpeg2000":
-        # q is the compression ratio (larger = smaller file); irreversible 9/7 wavelet
-        im.save(buf, format="JPEG2000", quality_mode="rates", quality_layers=[float(q)], irreversible=True, mct=1)
-    else:
-        raise ValueError(f"codec must be one of {CODECS}, got {codec!r}")
-    return buf.getvalue()
+        if not self.snrs_db:
+            raise ValueError("--snr: expected at least one SNR")
+        bad = [c for c in self.channels if c not in CHANNELS or c == "none"]
+        if bad or not self.channels:
+            raise ValueError(f"--channel must be a comma-separated list of awgn, rayleigh; got {','.join(self.channels)!r}")
+        if self.csi not in CSI_MODES:
+            raise ValueError(f"--csi must be one of {', '.join(CSI_MODES)}; got {self.csi!r}")
+        if self.bits_per_value < 1:
+            raise ValueError(f"--bits-per-value must be >= 1, got {self.bits_per_value}")
 
 
-def _decode(data: bytes) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-
-
-def best_fitting(img: np.ndarray, codec: str, budget_bits: int) -> tuple[np.ndarray | None, float | None, int]:
-    """(decoded image, quality setting, size in bits) at the largest quality that fits, or (None, None, 0)."""
-    budget_bytes = budget_bits // 8
-    if budget_bytes <= 0:
-        return None, None, 0
-    if codec in ("jpeg", "webp"):
-        lo, hi = (1, 95) if codec == "jpeg" else (0, 100)
-        best: tuple[bytes, int] | None = None
-        a, b = lo, hi
-        while a <= b:  # size is monotone in quality for both codecs (checked: binary search)
-            mid = (a + b) // 2
-            data = _encode(img, codec, mid)
-            if len(data) <= budget_bytes:
-                best = (data, mid)
-                a = mid + 1
-            else:
-                b = mid - 1
-        if best is None:
-            return None, None, 0
-        return _decode(best[0]), float(best[1]), 8 * len(best[0])
-    # JPEG 2000: start at the ratio that targets the budget, raise it until the file fits
-    raw = img.size  # bytes of the 8-bit RGB image
-    ratio = max(1.0, raw / budget_bytes)
-    for _ in range(40):
-        data = _encode(img, codec, ratio)
-        if len(data) <= budget_bytes:
-            return _decode(data), ratio, 8 * len(data)
-        ratio *= 1.05
-        if ratio > 1e6:
-            break
-    return None, None, 0
+def mse_u8(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean squared error of two uint8 images (0–255 scale)."""
+    d = a.astype(np.float64) - b.astype(np.float64)
+    return float(np.mean(d * d))
 
 
-def separation_baseline(img: np.ndarray, budget_bits: int) -> dict[str, Any]:
-    """Best of JPEG / WebP / JPEG 2000 within ``budget_bits``; mean colour when none fits."""
-    row: dict[str, Any] = {"budget_bits": int(budget_bits)}
-    best_psnr, best_codec = -1.0, "none"
-    for codec in CODECS:
-        dec, q, nbits = best_fitting(img, codec, budget_bits)
-        p = psnr_db(img, dec) if dec is not None else float("nan")
-        row[f"{codec}_psnr_db"] = p
-        row[f"{codec}_quality"] = q
-        row[f"{codec}_bits"] = nbits
-        if dec is not None and p > best_psnr:
-            best_psnr, best_codec = p, codec
-    if best_codec == "none":
-        mean = np.broadcast_to(img.reshape(-1, 3).mean(axis=0).round().astype(np.uint8), img.shape)
-        best_psnr = psnr_db(img, np.ascontiguousarray(mean))
-    row["baseline_psnr_db"] = best_psnr
-    row["baseline_codec"] = best_codec
+def psnr_from_mse_u8(mse: float) -> float:
+    """10 · log10(255² / MSE); inf for identical images."""
+    return float("inf") if mse <= 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def _row(model: Any, name: str, img: np.ndarray, snr: float, channel: str, level: int | None,
+         seed: int, s: EvalSettings) -> dict[str, Any]:  # fmt: skip
+    """Transmit one image once and measure it."""
+    from bssim.jscc import transmit
+
+    res = transmit(model, img, snr, channel=channel, seed=seed, bits_per_value=s.bits_per_value,
+                   csi=s.csi, n_active=level)  # fmt: skip
+    mse = mse_u8(img, res.image)
+    row: dict[str, Any] = {
+        "kind": "policy" if level is None else "level", "level": level, "image": name,
+        "channel": channel, "snr_db": float(snr), "psnr_db": psnr_from_mse_u8(mse), "mse": mse,
+        "rate": res.rate, "n_active": res.n_active_channels, "cbr": res.cbr,
+        "n_channel_uses": res.n_channel_uses, "payload_bits": res.payload_bits,
+    }  # fmt: skip
+    if level is None and channel != "none" and s.quality_metrics:
+        from bssim.metrics import ms_ssim, ssim
+
+        row["ssim"], row["ms_ssim"] = ssim(img, res.image), ms_ssim(img, res.image)
     return row
 
 
-def evaluate(
-    images: str | Path,
-    snrs_db: list[float],
-    *,
-    channel: str = "awgn",
-    csi: str = "estimated",
-    checkpoint: str | Path | None = None,
-    seed: int = 0,
-    bits_per_value: int = 8,
-    limit: int = 0,
-    baseline: bool = True,
-    progress: bool = True,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Evaluate on every image of a folder at each SNR → (summary per SNR, rows per image×SNR).
+def _with_baseline(row: dict[str, Any], img: np.ndarray, s: EvalSettings, j: int, i: int) -> dict[str, Any]:
+    gain = 1.0
+    if row["channel"] == "rayleigh":
+        g = np.random.default_rng([s.seed, j, i])
+        gain = float(np.abs((g.normal() + 1j * g.normal()) / math.sqrt(2.0)) ** 2)
+    row["fading_gain"] = gain
+    row.update(separation_baseline(img, capacity_bits(row["n_channel_uses"], row["snr_db"], gain)))
+    return row
 
-    Image i at SNR index j uses channel seed ``seed + 1000·j + i``.
-    """
-    from bssim.jscc import load_model, transmit
+
+def plan(model: Any, s: EvalSettings) -> list[tuple[str, float, int, int | None]]:
+    """(channel, snr_db, snr index, level or None) of every transmission per image."""
+    levels: list[int | None] = [None] + (list(model.rate_levels) if s.levels else [])
+    runs = [(ch, float(snr), j, lv) for ch in s.channels for j, snr in enumerate(s.snrs_db) for lv in levels]
+    if s.noiseless:
+        runs += [("none", float(model.cfg.snr_max_db), 0, lv) for lv in levels]
+    return runs
+
+
+def evaluate(
+    images: str | Path, s: EvalSettings, checkpoint: str | Path | None = None, precision: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    """Evaluate every image of a folder → (summary rows, per-image rows)."""
+    from bssim.jscc import load_model
     from bssim.jscc.data import list_images, read_rgb
 
-    files = list_images(images)
-    if limit > 0:
-        files = files[:limit]
-    model = load_model(checkpoint)
+    files = list_images(images)[: s.limit or None]
+    model = load_model(checkpoint, precision=precision)
     imgs = [(f.name, read_rgb(f)) for f in files]
+    runs = plan(model, s)
     rows: list[dict[str, Any]] = []
-    total = len(snrs_db) * len(imgs)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, desc="jscc eval", unit="img", dynamic_ncols=True)
-    for j, snr in enumerate(snrs_db):
+    for n, (channel, snr, j, level) in enumerate(runs):
         for i, (name, img) in enumerate(imgs):
-            s = seed + 1000 * j + i
-            res = transmit(model, img, snr, channel=channel, seed=s, bits_per_value=bits_per_value, csi=csi)
-            row: dict[str, Any] = {
-                "image": name,
-                "snr_db": float(snr),
-                "channel": channel,
-                "psnr_db": psnr_db(img, res.image),
-                "ssim": ssim(img, res.image),
-                "ms_ssim": _ms_ssim_or_nan(img, res.image),
-                "rate": res.rate,
-                "cbr": res.cbr,
-                "n_channel_uses": res.n_channel_uses,
-                "payload_bits": res.payload_bits,
-            }
-            if baseline:
-                gain = 1.0
-                if channel == "rayleigh":
-                    g = np.random.default_rng([seed, j, i])
-                    gain = float(np.abs((g.normal() + 1j * g.normal()) / math.sqrt(2.0)) ** 2)
-                row["fading_gain"] = gain
-                row.update(separation_baseline(img, capacity_bits(res.n_channel_uses, snr, gain)))
+            row = _row(model, name, img, snr, channel, level, s.seed + 1000 * j + i, s)
+            if s.baseline and level is None and channel != "none":
+                row = _with_baseline(row, img, s, j, i)
             rows.append(row)
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
-    return summarize(rows, model.model_version, baseline), rows
+        if progress is not None:
+            progress(n + 1, len(runs))
+    return summarize(rows, model.model_version), rows
 
 
-def summarize(rows: list[dict[str, Any]], model_version: str, baseline: bool = True) -> list[dict[str, Any]]:
-    """Means over images per SNR; ``baseline_codec`` is the codec that won most images."""
-    out = []
-    for snr in sorted({r["snr_db"] for r in rows}):
-        rs = [r for r in rows if r["snr_db"] == snr]
-        s: dict[str, Any] = {"snr_db": snr, "channel": rs[0]["channel"], "n_images": len(rs)}
-        for k in ("psnr_db", "ssim", "ms_ssim", "rate", "cbr"):
-            s[k] = float(np.mean([r[k] for r in rs]))
-        if baseline:
-            s["baseline_psnr_db"] = float(np.mean([r["baseline_psnr_db"] for r in rs]))
-            s["baseline_codec"] = Counter(r["baseline_codec"] for r in rs).most_common(1)[0][0]
-            for c in CODECS:
-                vals = [r[f"{c}_psnr_db"] for r in rs]
-                s[f"{c}_psnr_db"] = float(np.mean(vals)) if not any(math.isnan(v) for v in vals) else float("nan")
-            s["gain_db"] = s["psnr_db"] - s["baseline_psnr_db"]
-        s["model_version"] = model_version
-        out.append(s)
+def _mean(rs: list[dict[str, Any]], key: str) -> float:
+    vals = [r[key] for r in rs if key in r]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def _summary_row(rs: list[dict[str, Any]], model_version: str) -> dict[str, Any]:
+    r0 = rs[0]
+    out: dict[str, Any] = {"kind": r0["kind"], "channel": r0["channel"], "snr_db": r0["snr_db"],
+                           "level": r0["level"], "n_images": len(rs)}  # fmt: skip
+    for k in SUMMARY_KEYS:
+        out[k] = _mean(rs, k)
+    out["psnr_mean_mse_db"] = psnr_from_mse_u8(_mean(rs, "mse"))
+    out["rate_min"] = float(min(r["rate"] for r in rs))
+    out["rate_max"] = float(max(r["rate"] for r in rs))
+    out["levels_used"] = len({r["n_active"] for r in rs})
+    out["mean_active_channels"] = _mean(rs, "n_active")
+    if "baseline_psnr_db" in r0:
+        out["baseline_psnr_db"] = _mean(rs, "baseline_psnr_db")
+        out["baseline_codec"] = Counter(r["baseline_codec"] for r in rs).most_common(1)[0][0]
+        for c in CODECS:
+            vals = [r[f"{c}_psnr_db"] for r in rs]
+            out[f"{c}_psnr_db"] = float(np.mean(vals)) if not any(math.isnan(v) for v in vals) else float("nan")
+        out["gain_db"] = out["psnr_db"] - out["baseline_psnr_db"]
+    out["model_version"] = model_version
     return out
 
 
-def format_table(summary: list[dict[str, Any]]) -> str:
-    """Plain-text table of the summary."""
-    head = f"{'SNR dB':>7} {'PSNR':>7} {'SSIM':>6} {'MS-SSIM':>7} {'rate':>5} {'k/n':>7} | {'base PSNR':>9} {'codec':>8} {'JPEG':>6} {'WebP':>6} {'JP2':>6} | {'gain':>6}"
-    lines = [head, "-" * len(head)]
-    for s in summary:
-        line = f"{s['snr_db']:7.1f} {s['psnr_db']:7.2f} {s['ssim']:6.3f} {s['ms_ssim']:7.3f} {s['rate']:5.2f} {s['cbr']:7.4f} |"
-        if "baseline_psnr_db" in s:
-            line += (
-                f" {s['baseline_psnr_db']:9.2f} {s['baseline_codec']:>8} {s['jpeg_psnr_db']:6.2f}"
-                f" {s['webp_psnr_db']:6.2f} {s['jpeg2000_psnr_db']:6.2f} | {s['gain_db']:+6.2f}"
-            )
-        lines.append(line)
-    if summary:
-        lines.append(f"model {summary[0]['model_version']}, channel {summary[0]['channel']}, {summary[0]['n_images']} images (PSNR in dB; nan = no file fits)")
-    return "\n".join(lines)
-
-
-def _atomic_write(path: Path, write) -> None:  # noqa: ANN001
-    with atomic_path(path) as tmp:
-        write(str(tmp))
-
-
-def write_outputs(summary: list[dict[str, Any]], rows: list[dict[str, Any]], out: str | Path) -> None:
-    """summary.csv/.parquet, per_image.csv/.parquet, table.txt and psnr_vs_snr.png in ``out``."""
-    import pandas as pd
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    sdf, rdf = pd.DataFrame(summary), pd.DataFrame(rows)
-    for name, df in (("summary", sdf), ("per_image", rdf)):
-        _atomic_write(out / f"{name}.csv", lambda p, df=df: df.to_csv(p, index=False))
-        _atomic_write(out / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
-    _atomic_write(out / "table.txt", lambda p: Path(p).write_text(format_table(summary) + "\n"))
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    ax.plot(sdf["snr_db"], sdf["psnr_db"], "o-", lw=2, label="deep JSCC (this model)")
-    if "baseline_psnr_db" in sdf:
-        ax.plot(sdf["snr_db"], sdf["baseline_psnr_db"], "s--", lw=2, label="separation: best codec + capacity")
-        for c, m in zip(CODECS, ("v:", "^:", "d:")):
-            ax.plot(sdf["snr_db"], sdf[f"{c}_psnr_db"], m, alpha=0.6, label=f"{c} + capacity")
-    ax.set_xlabel("channel SNR (dB)")
-    ax.set_ylabel("PSNR (dB)")
-    ch = summary[0]["channel"] if summary else ""
-    cbr = float(sdf["cbr"].mean()) if len(sdf) else float("nan")
-    ax.set_title(f"{ch.upper()}, mean k/n = {cbr:.4f}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    _atomic_write(out / "psnr_vs_snr.png", lambda p: fig.savefig(p, dpi=120, format="png"))
-    plt.close(fig)
+def summarize(rows: list[dict[str, Any]], model_version: str) -> list[dict[str, Any]]:
+    """Means over images per (kind, channel, SNR, level), in the order first seen."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["kind"], r["channel"], r["snr_db"], r["level"]), []).append(r)
+    return [_summary_row(rs, model_version) for rs in groups.values()]

@@ -1,275 +1,365 @@
-"""Training of the adaptive-rate deep JSCC (seed 000 §V schedule, scaled to the epochs).
+"""Training of the adaptive-rate deep JSCC (``bssim jscc train``).
 
-Loss per batch (MSE on [0, 1] pixels, SNR ~ U[snr_min, snr_max] dB per sample, AWGN)::
+Loss per batch (Yang & Kim 2022, eq. 4; MSE on [0, 1] pixels, AWGN, SNR ~ U[snr_min, snr_max]
+dB per crop)::
 
-    L = MSE(X, X̂) + λ · max(0, E[mean(W)] − r*)
+    L = MSE(X, X̂) + λ · E[k],   E[k] = Σ_k k · softmax(ℓ)_k   (selectable groups switched on)
 
-where W is the policy's binary mask (straight-through Gumbel-softmax) and E[mean(W)] the
-mean of the policy's on-probabilities over the batch (the expected rate; penalising the
-expectation rather than the sample pushes the policy towards decisive on/off choices, so
-the arg-max mask used at inference keeps the trained rate), r* = ``target_rate``
-(seed: C_c / C'_c = 0.5) and λ = ``rate_weight``. The hinge makes r* a budget on the
-average rate: below it the policy is free to adapt per image and SNR, above it is pushed
-back; raise r* for quality, lower it for fewer channel uses.
+- λ sets the mean rate. With ``target_rate`` r* > 0, λ is the Lagrange multiplier of the
+  equality constraint E[rate] = r*, found by dual ascent: λ ← λ + ``lambda_step`` · (r̄ − r*)
+  after each batch, r̄ the batch's expected share of active channels. λ may become negative
+  (a reward per group): early in training extra channels do not yet lower the distortion,
+  and a policy held only by λ ≥ 0 falls to the lowest level and stays there (measured:
+  a first run with λ ≥ 0 sent every crop at 4 channels from epoch 2 on). ``target_rate = 0``
+  keeps λ = ``rate_weight`` fixed.
+- k is the number of selectable groups of the policy's straight-through Gumbel-softmax
+  sample (forward: the sampled k; gradient: through the tempered soft sample, as in the
+  authors' code), so the rate term keeps a gradient while τ is large.
+- A share ``forced_share`` of every batch is sent at a rate level drawn uniformly (the
+  nested mask forced), the rest at the policy's Gumbel-softmax choice, so that every level
+  the scheduler may force is trained, not only those the policy picks. In the first
+  ``policy_warmup`` share of the epochs every crop is forced (the policy waits).
+- ``fixed_level`` > 0 trains a fixed-rate model (every crop at that level, no policy):
+  the reference for "adaptive within 0.3 dB of fixed rate at the same mean rate".
 
-Schedule (seed: 150 epochs lr 5e-4, 150 epochs lr 5e-5, then E_s and policy frozen and
-100 epochs fine-tuning; batch 128), scaled to ``epochs``: the first 3/8 of the epochs at
-``lr``, the next 3/8 at ``lr2``, the last 1/4 at ``lr2`` with the source encoder and the
-policy frozen (the mask then is the deterministic arg-max used at inference, so the
-decoder adapts to it). An epoch is ``crops_per_epoch`` random crops.
+Schedule (phases, learning rates, Gumbel temperature, 128 → 256 px crops):
+:mod:`bssim.jscc.schedule`. In phase 3 the source and channel encoders and the policy are
+frozen (BatchNorm statistics too) and the policy's arg-max is used, as at inference.
 
 Determinism: epoch e draws its crops from ``numpy.random.default_rng([seed, e])`` and its
-SNRs, noise and Gumbel samples from ``torch.manual_seed(seed · 1_000_003 + e)``, so a run
-resumed at an epoch boundary continues exactly as an uninterrupted one (same threads).
+SNRs, levels, Gumbel noise and channel noise from ``torch.manual_seed(seed · 1_000_003 + e)``;
+λ and the optimizer state are saved after every epoch, so a run resumed at an epoch boundary
+continues exactly as an uninterrupted one (same device, threads and precision).
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from bssim.atomic import atomic_path
 from bssim.jscc.channels import awgn
-from bssim.jscc.checkpoint import read_checkpoint, save_checkpoint
-from bssim.jscc.data import CropSampler, center_crop, find_cifar_dir, load_training_images
-from bssim.jscc.model import AdaptiveJSCC, JSCCConfig
+from bssim.jscc.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
+from bssim.jscc.data import center_crop, find_cifar_dir, load_training_images
+from bssim.jscc.model import AdaptiveJSCC, JSCCConfig, power_normalize
+from bssim.jscc.policy import argmax_choice, choice_to_mask, expected_groups, level_index, sample_choice
+from bssim.jscc.precision import resolve_precision
+from bssim.jscc.sampler import CropSampler
+from bssim.jscc.schedule import Schedule
+from bssim.jscc.trainlog import append_csv
 
 
-@dataclass
+def _opt(name: str) -> str:
+    return f"{name} (--{name.replace('_', '-')})"
+
+
+@dataclass(frozen=True)
 class TrainSettings:
     """Everything that defines a training run (stored in the checkpoint's meta)."""
 
     data: str
     out: str = "jscc_train.pt"
-    epochs: int = 8
-    batch: int = 128
-    crop: int = 0  # 0: auto, 64 for a folder of photographs, 32 for CIFAR-10
+    epochs: int = 40
+    batch: int = 16
+    crop: int = 128
+    crop_tail: int = 256
+    tail_fraction: float = 0.2
     crops_per_epoch: int = 4096
+    min_scale: float = 0.5
     lr: float = 5e-4
     lr2: float = 5e-5
-    rate_weight: float = 0.05
-    tau: float = 1.0
+    lr_fine: float = 1e-5
+    phase_fractions: tuple[float, float, float] = (0.6, 0.25, 0.15)
+    tau_start: float = 5.0
+    tau_end: float = 0.1
+    target_rate: float = 0.5
+    rate_weight: float = 0.0
+    lambda_step: float = 5e-6
+    forced_share: float = 0.5
+    policy_warmup: float = 0.15
+    fixed_level: int = 0
+    grad_clip: float = 1.0
     seed: int = 0
     device: str = "cpu"
-    threads: int = 0  # 0: leave torch's default
+    precision: str = "auto"
+    threads: int = 0
+    max_seconds: float = 0.0
     val_every: int = 10
     val_crop: int = 256
     val_snrs_db: tuple[float, ...] = (0.0, 10.0, 20.0)
-    model: dict[str, Any] = field(default_factory=dict)  # JSCCConfig overrides
+    model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch", "crops_per_epoch"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.crop != 0 and (self.crop < 8 or self.crop % 4):
-            raise ValueError(f"crop must be 0 (auto) or a multiple of 4 and >= 8, got {self.crop}")
+                raise ValueError(f"{_opt(name)} must be >= 1, got {getattr(self, name)}")
+        for name in ("crop", "crop_tail"):
+            v = getattr(self, name)
+            if (v or name == "crop") and (v < 8 or v % 4):
+                raise ValueError(f"{_opt(name)} must be a multiple of 4 and >= 8{' (or 0: none)' if name == 'crop_tail' else ''}, got {v}")
+        checks = [("tail_fraction", 0.0 <= self.tail_fraction <= 1.0, "in [0, 1]"),
+                  ("min_scale", 0.0 < self.min_scale <= 1.0, "in (0, 1]"),
+                  ("target_rate", 0.0 <= self.target_rate <= 1.0, "in [0, 1] (0: fixed λ)"),
+                  ("lambda_step", self.lambda_step >= 0.0, ">= 0"),
+                  ("forced_share", 0.0 <= self.forced_share <= 1.0, "in [0, 1]"),
+                  ("policy_warmup", 0.0 <= self.policy_warmup < 1.0, "in [0, 1)"),
+                  ("tau_end", 0.0 < self.tau_end <= self.tau_start, "in (0, tau_start]"),
+                  ("max_seconds", self.max_seconds >= 0.0, ">= 0 (0: no limit)"),
+                  ("phase_fractions", len(self.phase_fractions) == 3 and min(self.phase_fractions) >= 0
+                   and abs(sum(self.phase_fractions) - 1.0) < 1e-6, "three shares >= 0 summing to 1")]  # fmt: skip
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"{_opt(name)} must be {rule}, got {getattr(self, name)}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be cpu or cuda, got {self.device!r}")
+            raise ValueError(f"device (--device) must be cpu or cuda[:n], got {self.device!r}")
+        resolve_precision(self.precision, self.device)
+
+    def schedule(self) -> Schedule:
+        return Schedule(
+            epochs=self.epochs, phase_fractions=tuple(self.phase_fractions),
+            lrs=(self.lr, self.lr2, self.lr_fine), tau_start=self.tau_start, tau_end=self.tau_end,
+            crop=self.crop, crop_tail=self.crop_tail, tail_fraction=self.tail_fraction,
+            batch=self.batch, crops_per_epoch=self.crops_per_epoch, policy_warmup=self.policy_warmup,
+        )  # fmt: skip
 
 
-def phase_of(epoch: int, epochs: int) -> int:
-    """Phase (1, 2, 3) of 0-based ``epoch`` in a run of ``epochs`` (3/8, 3/8, 1/4)."""
-    e1 = max(1, round(0.375 * epochs))
-    e2 = max(e1, round(0.75 * epochs))
-    return 1 if epoch < e1 else (2 if epoch < e2 else 3)
+@dataclass
+class RunState:
+    """What carries over between epochs (and is saved for --resume)."""
+
+    model: AdaptiveJSCC
+    opt: torch.optim.Optimizer
+    lam: float
+    epochs_done: int = 0
+    seconds: float = 0.0
+    log: list[dict[str, Any]] = field(default_factory=list)
+    chunks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def psnr_from_mse(mse: float) -> float:
+    """10 · log10(1 / MSE) for pixels in [0, 1]."""
     return 10.0 * math.log10(1.0 / max(mse, 1e-12))
 
 
 def to_tensor(batch_u8: np.ndarray, device: str) -> torch.Tensor:
-    return torch.from_numpy(batch_u8).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    """(B, H, W, 3) uint8 → (B, 3, H, W) float in [0, 1], channels-last memory."""
+    x = torch.from_numpy(np.ascontiguousarray(batch_u8)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    return x.contiguous(memory_format=torch.channels_last)
 
 
-def train_step(
-    model: AdaptiveJSCC, opt: torch.optim.Optimizer, x: torch.Tensor, s: TrainSettings
-) -> dict[str, float]:
-    """One optimisation step; returns loss, mse and rate of the batch."""
+@dataclass(frozen=True)
+class StepPlan:
+    """Per-step settings from the schedule: Gumbel τ, λ, phase, and whether the policy waits."""
+
+    tau: float
+    lam: float
+    phase: int
+    warmup: bool = False
+
+
+def batch_choices(model: AdaptiveJSCC, logits: torch.Tensor, s: TrainSettings, plan: StepPlan) -> tuple[torch.Tensor, int]:
+    """One-hot choices (B, G+1) of a batch and the number of forced ones (they come first)."""
+    cfg, b = model.cfg, logits.shape[0]
+    if s.fixed_level:
+        k = torch.full((b,), level_index(s.fixed_level, cfg), dtype=torch.long)
+        return F.one_hot(k, cfg.n_choices).float().to(logits.device), b
+    n_forced = b if plan.warmup else int(round(s.forced_share * b))
+    forced = F.one_hot(torch.randint(0, cfg.n_choices, (n_forced,)), cfg.n_choices).float().to(logits.device)
+    rest = logits[n_forced:]
+    own = sample_choice(rest, plan.tau) if plan.phase < 3 else argmax_choice(rest.detach())
+    return torch.cat([forced, own]), n_forced
+
+
+def train_step(model: AdaptiveJSCC, opt: torch.optim.Optimizer, x: torch.Tensor, s: TrainSettings,
+               plan: StepPlan) -> dict[str, float]:  # fmt: skip
+    """One optimisation step → loss, mse, realised policy rate and expected rate r̄ (nan if none)."""
     cfg = model.cfg
     snr = torch.empty(x.shape[0]).uniform_(cfg.snr_min_db, cfg.snr_max_db).to(x.device)
-    z, mask = model.encode(x, snr, tau=s.tau)
-    y = awgn(z, snr)
-    xh = model.decode(y, mask, snr)
+    z, logits = model.analyse(x, snr)
+    choices, n_forced = batch_choices(model, logits, s, plan)
+    mask = choice_to_mask(choices, cfg)
+    xh = model.decode(awgn(power_normalize(z, mask), snr), mask, snr)
     mse = torch.mean((xh - x) ** 2)
-    rate = mask.mean()
-    loss = mse + s.rate_weight * torch.relu(model.last_expected_rate - cfg.target_rate)
+    loss = mse
+    own = logits[n_forced:]
+    exp_rate = float("nan")
+    if own.shape[0] and not s.fixed_level:
+        eg = expected_groups(own)
+        exp_rate = float(((cfg.n_fixed_groups + eg.detach()) * cfg.group_size / cfg.c_out).mean())
+        if plan.phase < 3:
+            k = torch.arange(cfg.n_choices, device=own.device, dtype=choices.dtype)
+            loss = loss + plan.lam * (choices[n_forced:] * k).sum(dim=1).mean()
     opt.zero_grad(set_to_none=True)
+    if not torch.isfinite(loss):
+        return {"loss": float("nan"), "mse": float("nan"), "rate": float("nan"), "exp_rate": exp_rate, "skipped": 1.0}
     loss.backward()
+    if s.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], s.grad_clip)
     opt.step()
-    return {"loss": float(loss.detach()), "mse": float(mse.detach()), "rate": float(rate.detach())}
+    rate = float(mask[n_forced:].detach().mean()) if own.shape[0] else float(mask.detach().mean())
+    return {"loss": float(loss.detach()), "mse": float(mse.detach()), "rate": rate, "exp_rate": exp_rate, "skipped": 0.0}
+
+
+def update_lambda(lam: float, exp_rate: float, s: TrainSettings) -> float:
+    """Dual ascent on the rate constraint E[rate] = r*: λ + lambda_step · (r̄ − r*)."""
+    if s.target_rate <= 0 or s.fixed_level or not math.isfinite(exp_rate):
+        return lam
+    return float(lam + s.lambda_step * (exp_rate - s.target_rate))
 
 
 @torch.no_grad()
 def validate(model: AdaptiveJSCC, images: list[np.ndarray], s: TrainSettings, seed: int = 1234) -> dict[str, float]:
-    """Mean PSNR (dB) and rate on centre crops of the validation images at ``val_snrs_db``."""
+    """Held-out centre crops: PSNR (dB) and rate of the policy at ``val_snrs_db``; PSNR of each level at 10 dB."""
     model.eval()
-    out: dict[str, float] = {}
     gen = torch.Generator().manual_seed(seed)
-    rates = []
-    for snr_db in s.val_snrs_db:
-        psnrs = []
-        for img in images:
-            x = to_tensor(center_crop(img, s.val_crop)[None].copy(), s.device)
+    xs = [to_tensor(center_crop(img, s.val_crop)[None], s.device) for img in images]
+    out: dict[str, float] = {}
+    runs = [(f"{snr:g}db", snr, None) for snr in s.val_snrs_db]
+    runs += [(f"L{n}_10db", 10.0, n) for n in model.rate_levels]
+    for name, snr_db, level in runs:
+        psnrs, rates = [], []
+        for x in xs:
             snr = torch.full((1,), float(snr_db), device=x.device)
-            z, mask = model.encode(x, snr)
+            z, mask = model.encode(x, snr, n_active=level)
             xh = model.decode(awgn(z, snr, generator=gen), mask, snr)
-            psnrs.append(psnr_from_mse(float(torch.mean((xh.clamp(0, 1) - x) ** 2))))
+            psnrs.append(psnr_from_mse(float(torch.mean((xh - x) ** 2))))
             rates.append(float(mask.mean()))
-        out[f"val_psnr_{snr_db:g}db"] = float(np.mean(psnrs)) if psnrs else float("nan")
-    out["val_rate"] = float(np.mean(rates)) if rates else float("nan")
-    model.train()
+        out[f"val_psnr_{name}"] = float(np.mean(psnrs)) if psnrs else float("nan")
+        if level is None:
+            out[f"val_rate_{name}"] = float(np.mean(rates)) if rates else float("nan")
     return out
 
 
-def _set_phase(model: AdaptiveJSCC, opt: torch.optim.Optimizer, phase: int, s: TrainSettings) -> None:
-    lr = s.lr if phase == 1 else s.lr2
+def set_phase(model: AdaptiveJSCC, opt: torch.optim.Optimizer, phase: int, lr: float) -> None:
+    """Learning rate of the phase; in phase 3 freeze E_s, E_c and the policy (BatchNorm stats too)."""
     for g in opt.param_groups:
         g["lr"] = lr
+    model.train()
     frozen = phase == 3
-    for mod in (model.source_encoder, model.policy):
+    for mod in (model.source_encoder, model.channel_encoder, model.policy):
         for p in mod.parameters():
             p.requires_grad_(not frozen)
-    model.stochastic_mask = not frozen
+        if frozen:
+            mod.eval()
 
 
-def _append_csv(path: Path, row: dict[str, Any]) -> None:
-    """Append a row to the CSV log (rewritten atomically with the header)."""
-    rows: list[dict[str, Any]] = []
-    if path.is_file():
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    rows = [r for r in rows if int(r["epoch"]) < int(row["epoch"])] + [row]
-    keys = list(row.keys())
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: r.get(k, "") for k in keys})
+def run_epoch(st: RunState, samplers: dict[int, CropSampler], s: TrainSettings, epoch: int) -> dict[str, Any]:
+    """Train one epoch; returns its log row (training part)."""
+    sch = s.schedule()
+    phase, (crop, batch, n_crops) = sch.phase(epoch), sch.crops(epoch)
+    set_phase(st.model, st.opt, phase, sch.lr(epoch))
+    rng = np.random.default_rng([s.seed, epoch])
+    torch.manual_seed(s.seed * 1_000_003 + epoch)
+    sums = {"loss": 0.0, "mse": 0.0, "rate": 0.0, "exp_rate": 0.0, "skipped": 0.0}
+    n_seen, n_steps, t0 = 0, math.ceil(n_crops / batch), time.time()
+    for i in range(n_steps):
+        n = min(batch, n_crops - n_seen)
+        x = to_tensor(samplers[crop].batch(n, rng), s.device)
+        plan = StepPlan(sch.tau(epoch + i / n_steps), st.lam, phase, sch.is_warmup(epoch))
+        r = train_step(st.model, st.opt, x, s, plan)
+        st.lam = update_lambda(st.lam, r["exp_rate"], s) if phase < 3 else st.lam
+        for k in sums:
+            sums[k] += (r[k] if math.isfinite(r[k]) else 0.0) * (n if k != "skipped" else 1)
+        n_seen += n
+    dt = time.time() - t0
+    good = max(1, n_seen - int(sums["skipped"]) * batch)
+    return {"epoch": epoch + 1, "phase": phase, "warmup": int(sch.is_warmup(epoch)), "lr": sch.lr(epoch),
+            "tau": sch.tau(epoch + 1), "lambda": st.lam,
+            "crop": crop, "loss": sums["loss"] / good, "mse": sums["mse"] / good,
+            "psnr_db": psnr_from_mse(sums["mse"] / good), "rate": sums["rate"] / good,
+            "exp_rate": sums["exp_rate"] / good, "skipped_steps": int(sums["skipped"]),
+            "images_per_s": n_seen / dt, "epoch_s": dt}  # fmt: skip
 
 
-def train(
-    s: TrainSettings,
-    resume: str | Path | None = None,
-    progress: bool = True,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-) -> tuple[AdaptiveJSCC, list[dict[str, Any]]]:
-    """Train (or resume) and write the checkpoint ``s.out`` after every epoch.
+def _meta(st: RunState, s: TrainSettings, precision: str, val_names: list[str], n_train: int) -> dict[str, Any]:
+    return {
+        "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(s).items()},
+        "epochs_done": st.epochs_done, "train_seconds": st.seconds, "lambda": st.lam,
+        "log": st.log, "chunks": st.chunks, "val_images": val_names, "n_train_images": n_train,
+        "precision": precision, "torch": str(torch.__version__),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu, torch threads {torch.get_num_threads()}, device {s.device}",
+    }  # fmt: skip
 
-    The checkpoint holds the model, the settings, the log and ``train_state`` (optimizer
-    state, next epoch) so that ``resume`` continues it. Resuming from a checkpoint without
-    ``train_state`` (e.g. the shipped one) starts from its weights with a fresh optimizer at
-    the epoch recorded in its meta. The CSV log is ``s.out`` with suffix ``.csv``.
-    Returns the model and the per-epoch log rows.
+
+def init_state(s: TrainSettings, resume: str | Path | None) -> RunState:
+    """A fresh model (seeded) or the one in ``resume`` with its optimizer state and λ."""
+    if resume is None:
+        torch.manual_seed(s.seed)
+        model = AdaptiveJSCC(JSCCConfig(**s.model)).to(s.device)
+        return RunState(model, torch.optim.Adam(model.parameters(), lr=s.lr), s.rate_weight)
+    obj = read_checkpoint(resume)
+    model = model_from_checkpoint(obj, device=s.device)
+    meta, ts = obj.get("meta", {}), obj.get("train_state") or {}
+    opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+    if "optimizer" in ts:
+        opt.load_state_dict(ts["optimizer"])
+    lam = float(ts.get("lambda", meta.get("lambda", s.rate_weight)))
+    return RunState(model, opt, lam, int(meta.get("epochs_done", 0)), float(meta.get("train_seconds", 0.0)),
+                    list(meta.get("log", [])), list(meta.get("chunks", [])))  # fmt: skip
+
+
+def load_data(s: TrainSettings) -> tuple[dict[int, CropSampler], list[np.ndarray], list[str]]:
+    """Crop samplers (one per crop size of the schedule), validation images and names."""
+    train_imgs, val_imgs, val_names = load_training_images(s.data, s.val_every)
+    if find_cifar_dir(s.data) is not None and (s.crop > 32 or s.crop_tail > 32):
+        raise ValueError("CIFAR-10 images are 32 px: use --crop 32 --crop-tail 0")
+    sizes = {s.crop} | ({s.crop_tail} if s.crop_tail and s.tail_fraction > 0 else set())
+    return {c: CropSampler(train_imgs, c, s.min_scale) for c in sizes}, val_imgs, val_names
+
+
+def train(s: TrainSettings, resume: str | Path | None = None,
+          on_epoch: Callable[[dict[str, Any]], None] | None = None) -> tuple[AdaptiveJSCC, list[dict[str, Any]]]:  # fmt: skip
+    """Train (or resume) and write the checkpoint ``s.out`` (+ ``.csv`` log) after every epoch.
+
+    Stops after ``s.epochs`` epochs, or earlier when ``s.max_seconds`` > 0 and the next epoch
+    would end past that many seconds of this call (continue with ``resume=s.out``).
     """
     if s.threads > 0:
         torch.set_num_threads(s.threads)
-    train_imgs, val_imgs, val_names = load_training_images(s.data, s.val_every)
-    if s.crop == 0:
-        s.crop = 32 if find_cifar_dir(s.data) is not None else 64
-    sampler = CropSampler(train_imgs, s.crop)
-    start_epoch = 0
-    log: list[dict[str, Any]] = []
-    elapsed0 = 0.0
-    opt_state = None
-    if resume is not None:
-        obj = read_checkpoint(resume)
-        cfg = JSCCConfig.from_dict(obj["config"])
-        model = AdaptiveJSCC(cfg)
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in obj["state_dict"].items()})
-        meta = obj.get("meta", {})
-        start_epoch = int(meta.get("epochs_done", 0))
-        log = list(meta.get("log", []))
-        elapsed0 = float(meta.get("train_seconds", 0.0))
-        ts = obj.get("train_state")
-        if ts is not None:
-            opt_state = ts.get("optimizer")
-    else:
-        cfg = JSCCConfig(**s.model)
-        torch.manual_seed(s.seed)
-        model = AdaptiveJSCC(cfg)
-    model.to(s.device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=s.lr)
-    if opt_state is not None:
-        opt.load_state_dict(opt_state)
-    out = Path(s.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    csv_path = out.with_suffix(".csv")
-    steps = math.ceil(s.crops_per_epoch / s.batch)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=(s.epochs - start_epoch) * steps, desc="jscc train", unit="batch", dynamic_ncols=True)
-    t_run = time.time()
-    for epoch in range(start_epoch, s.epochs):
-        phase = phase_of(epoch, s.epochs)
-        _set_phase(model, opt, phase, s)
-        rng = np.random.default_rng([s.seed, epoch])
-        torch.manual_seed(s.seed * 1_000_003 + epoch)
-        sums = {"loss": 0.0, "mse": 0.0, "rate": 0.0}
-        n_seen = 0
+    precision = resolve_precision(s.precision, s.device)
+    samplers, val_imgs, val_names = load_data(s)
+    st = init_state(s, resume)
+    st.model.precision = precision
+    out, t_call, start = Path(s.out), time.time(), st.epochs_done
+    for epoch in range(st.epochs_done, s.epochs):
+        last = st.log[-1]["epoch_s"] if st.log and epoch > start else 0.0
+        if s.max_seconds > 0 and epoch > start and time.time() - t_call + 1.2 * last > s.max_seconds:
+            break
         t0 = time.time()
-        for _ in range(steps):
-            n = min(s.batch, s.crops_per_epoch - n_seen)
-            x = to_tensor(sampler.batch(n, rng), s.device)
-            r = train_step(model, opt, x, s)
-            for k in sums:
-                sums[k] += r[k] * n
-            n_seen += n
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(epoch=epoch + 1, phase=phase, loss=f"{r['loss']:.4f}", rate=f"{r['rate']:.2f}")
-        dt = time.time() - t0
-        row: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "phase": phase,
-            "lr": opt.param_groups[0]["lr"],
-            "loss": sums["loss"] / n_seen,
-            "mse": sums["mse"] / n_seen,
-            "psnr_db": psnr_from_mse(sums["mse"] / n_seen),
-            "rate": sums["rate"] / n_seen,
-            "images_per_s": n_seen / dt,
-        }
-        row.update(validate(model, val_imgs, s))
-        row["elapsed_s"] = elapsed0 + (time.time() - t_run)
-        log.append(row)
-        _append_csv(csv_path, row)
-        meta = {
-            "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(s).items()},
-            "epochs_done": epoch + 1,
-            "train_seconds": row["elapsed_s"],
-            "log": log,
-            "val_images": val_names,
-            "n_train_images": len(train_imgs),
-            "torch": str(torch.__version__),
-            "machine": f"{platform.machine()} {os.cpu_count()} cpu, torch threads {torch.get_num_threads()}, device {s.device}",
-        }
-        save_checkpoint(out, model, meta, train_state={"optimizer": opt.state_dict()})
+        row = run_epoch(st, samplers, s, epoch)
+        row.update(validate(st.model, val_imgs, s))
+        st.seconds += time.time() - t0
+        row["elapsed_s"] = st.seconds
+        st.epochs_done, st.log = epoch + 1, st.log + [row]
+        chunk = {"first_epoch": start + 1, "last_epoch": epoch + 1, "settings_epochs": s.epochs, "precision": precision}
+        st.chunks = [c for c in st.chunks if c["first_epoch"] != start + 1] + [chunk]
+        append_csv(out.with_suffix(".csv"), row)
+        save_checkpoint(out, st.model, _meta(st, s, precision, val_names, len(samplers[s.crop].images)),
+                        train_state={"optimizer": st.opt.state_dict(), "lambda": st.lam})  # fmt: skip
         if on_epoch is not None:
             on_epoch(row)
-    if bar is not None:
-        bar.close()
-    model.eval()
-    return model, log
+    st.model.eval()
+    return st.model, st.log
 
 
 def export_checkpoint(src: str | Path, dst: str | Path, half: bool = True) -> Path:
     """Copy a training checkpoint without optimizer state (float16 weights if ``half``)."""
     obj = read_checkpoint(src)
-    from bssim.jscc.checkpoint import model_from_checkpoint
-
     model = model_from_checkpoint(obj)
     meta = dict(obj.get("meta", {}))
     meta["exported_from"] = Path(src).name
     meta["weights_dtype"] = "float16" if half else "float32"
     return save_checkpoint(dst, model, meta, half=half)
+
+
+def with_overrides(s: TrainSettings, **kw: Any) -> TrainSettings:
+    """A copy of ``s`` with fields replaced (settings are immutable)."""
+    return replace(s, **kw)

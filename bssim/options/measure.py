@@ -19,7 +19,10 @@ Two measurement modes, one per link abstraction family (docs/model.md section 1)
   per image, plus the side information as QPSK symbols (⌈bits/2⌉, assumed error-free on a
   control channel); one row per SNR.
 
-Results are cached on disk per frame (see :mod:`bssim.options.cache`).
+Each row also carries diagnostics: ``psnr_fg_db`` (PSNR inside the people: bgdiff against
+B*, dilated, when the background matched), and for key rows ``fg_fraction``, ``box_fraction``
+and ``fg_missed_fraction`` (share of that reference foreground outside every box).
+:mod:`bssim.content.measured` caches the rows on disk per item.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -37,11 +41,13 @@ import torch
 from bssim.jscc.digital import DEFAULT_BITS_PER_VALUE, code_levels, stream_channels
 from bssim.metrics import ms_ssim, psnr_db, ssim
 from bssim.options.levels import RateLevel
-from bssim.pipeline.keyinfo import side_info_bits
+from bssim.metrics import masked_psnr_db
+from bssim.pipeline.extract import reference_foreground
+from bssim.pipeline.keyinfo import box_area, side_info_bits
 from bssim.pipeline.library import BackgroundLibrary
-from bssim.pipeline.measure import KeyInfo, PipelineSettings, extract_key_info
 from bssim.pipeline.resolution import downscale, upscale
 from bssim.pipeline.synthesis import composite, mask_png_bits, receiver_alpha
+from bssim.pipeline.transmitter import KeyInfo, PipelineSettings, extract_key_info
 
 MODES = ("digital", "analog")
 METRICS = ("ssim", "psnr_db", "ms_ssim")
@@ -141,8 +147,45 @@ def _code(model, image: np.ndarray, channels: Sequence[int | None], spec: Measur
     return out
 
 
-def _quality(frame: np.ndarray, rec: np.ndarray, metrics: Sequence[str]) -> dict[str, float]:
-    return {m: METRIC_FUNCTIONS[m](frame, rec) for m in metrics}
+@dataclass
+class ItemMeasurement:
+    """Rows of one item (one per scheme × rate level [× SNR]) and, on request, the receiver's
+    images keyed by (scheme, rate label, SNR in dB or None for digital measurements)."""
+
+    rows: list[dict]
+    images: dict[tuple[str, str, float | None], np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class _Context:
+    """What every option of one frame shares: the frame, the reference foreground, the outputs."""
+
+    frame: np.ndarray
+    spec: MeasureSpec
+    content_key: str
+    fg: np.ndarray | None
+    keep_images: bool
+    out: ItemMeasurement
+
+    def add(self, scheme: str, index: int, lv: RateLevel, snr_db: float, cost: int, n_act: float,
+            rec: np.ndarray, extra: dict | None = None) -> None:
+        quality = {m: METRIC_FUNCTIONS[m](self.frame, rec) for m in self.spec.metrics}
+        quality["psnr_fg_db"] = masked_psnr_db(self.frame, rec, self.fg) if self.fg is not None else float("nan")
+        self.out.rows.append({**_row(scheme, index, lv, snr_db, cost, n_act, quality, self.spec), **(extra or {})})
+        if self.keep_images:
+            self.out.images[(scheme, lv.label, None if np.isnan(snr_db) else snr_db)] = rec
+
+
+def default_model(checkpoint: str | None = None):
+    """The JSCC checkpoint at ``checkpoint`` (None: the shipped one), loaded once per process."""
+    return _load_model(None if checkpoint is None else str(checkpoint))
+
+
+@lru_cache(maxsize=2)
+def _load_model(path: str | None):
+    from bssim.jscc import load_model
+
+    return load_model(path)
 
 
 def _by_scale(levels: Sequence[RateLevel]) -> dict[float, list[tuple[int, RateLevel]]]:
@@ -166,67 +209,76 @@ def _row(scheme: str, index: int, lv: RateLevel, snr_db: float, cost: int, n_act
     return row
 
 
-def _direct_rows(frame: np.ndarray, model, spec: MeasureSpec, snr_db: float, cid: str) -> list[dict]:
+def _direct_rows(ctx: _Context, model, snr_db: float) -> None:
+    frame, spec = ctx.frame, ctx.spec
     h, w = frame.shape[:2]
-    rows = []
     for scale, group in _by_scale(spec.levels).items():
         small = _scaled(frame, scale, spec.pipeline.max_pixels)
-        coded = _code(model, small, [lv.n_active for _, lv in group], spec, snr_db, (cid, "direct", scale))
+        coded = _code(model, small, [lv.n_active for _, lv in group], spec, snr_db, (ctx.content_key, "direct", scale))
         for (i, lv), (cost, dec, n_act) in zip(group, coded):
-            rec = upscale(dec, h, w)
-            total = cost + _side_cost(DIRECT_SIDE_BITS, spec)
-            rows.append(_row("direct", i, lv, snr_db, total, n_act, _quality(frame, rec, spec.metrics), spec))
-    return rows
+            ctx.add("direct", i, lv, snr_db, cost + _side_cost(DIRECT_SIDE_BITS, spec), n_act, upscale(dec, h, w))
 
 
-def _key_rows(frame: np.ndarray, ki: KeyInfo, n_backgrounds: int, model, spec: MeasureSpec, snr_db: float,
-              cid: str) -> list[dict]:
+def _key_side_bits(ki: KeyInfo, frame: np.ndarray, n_backgrounds: int, s: PipelineSettings) -> int:
     h, w = frame.shape[:2]
-    s = spec.pipeline
     side = side_info_bits(len(ki.boxes), w, h, n_backgrounds)
     if s.alpha_mode == "sent":
         side += sum(mask_png_bits(ki.mask[y1:y2, x1:x2]) for (x1, y1, x2, y2) in ki.boxes)
-    rows = []
+    return side
+
+
+def _key_geometry(ki: KeyInfo, fg: np.ndarray) -> dict:
+    h, w = ki.mask.shape
+    inbox = np.zeros((h, w), bool)
+    for (x1, y1, x2, y2) in ki.boxes:
+        inbox[y1:y2, x1:x2] = True
+    missed = float((fg & ~inbox).sum() / fg.sum()) if fg.any() else 0.0
+    return {"fg_fraction": float(ki.mask.mean()), "box_fraction": box_area(ki.boxes) / (h * w),
+            "fg_missed_fraction": missed}
+
+
+def _key_rows(ctx: _Context, ki: KeyInfo, n_backgrounds: int, model, snr_db: float) -> None:
+    frame, spec, s = ctx.frame, ctx.spec, ctx.spec.pipeline
+    side = _side_cost(_key_side_bits(ki, frame, n_backgrounds, s), spec)
+    geometry = _key_geometry(ki, ctx.fg)
     for scale, group in _by_scale(spec.levels).items():
         channels = [lv.n_active for _, lv in group]
-        per_box = []
-        for b, (x1, y1, x2, y2) in enumerate(ki.boxes):
-            crop = np.ascontiguousarray(frame[y1:y2, x1:x2])
-            per_box.append(_code(model, _scaled(crop, scale, s.max_pixels), channels, spec, snr_db, (cid, "key", scale, b)))
+        per_box = [_code(model, _scaled(np.ascontiguousarray(frame[y1:y2, x1:x2]), scale, s.max_pixels), channels, spec,
+                         snr_db, (ctx.content_key, "key", scale, b)) for b, (x1, y1, x2, y2) in enumerate(ki.boxes)]
         for j, (i, lv) in enumerate(group):
-            crops, cost, n_act = [], _side_cost(side, spec), []
+            crops, cost, n_act = [], side, []
             for (x1, y1, x2, y2), coded in zip(ki.boxes, per_box):
                 c, dec, n = coded[j]
                 dec = upscale(dec, y2 - y1, x2 - x1)
                 sent = ki.mask[y1:y2, x1:x2] if s.alpha_mode == "sent" else None
-                alpha = receiver_alpha(s.alpha_mode, dec, ki.background[y1:y2, x1:x2], sent, s.rembg_model)
-                crops.append(((x1, y1, x2, y2), dec, alpha))
+                crops.append(((x1, y1, x2, y2), dec,
+                              receiver_alpha(s.alpha_mode, dec, ki.background[y1:y2, x1:x2], sent, s.rembg_model)))
                 cost += c
                 n_act.append(n)
-            rec = composite(ki.background, crops)
-            n_mean = float(np.mean(n_act)) if n_act else 0.0
-            rows.append(_row("key", i, lv, snr_db, cost, n_mean, _quality(frame, rec, spec.metrics), spec))
-    return rows
+            ctx.add("key", i, lv, snr_db, cost, float(np.mean(n_act)) if n_act else 0.0,
+                    composite(ki.background, crops), geometry)
 
 
 def measure_item(frame: np.ndarray, library: BackgroundLibrary | None, model, spec: MeasureSpec,
-                 content_key: str = "") -> list[dict]:
+                 content_key: str = "", keep_images: bool = False) -> ItemMeasurement:
     """Rows (one per scheme × rate level [× SNR]) for one frame; see the module docstring.
 
     ``library`` None or empty: no key option (a still photograph without a shared background).
-    Every row carries ``matched`` (background match found), ``n_boxes`` and ``t_s`` (seconds
-    this frame took, shared by its rows)."""
+    Every row carries ``matched`` (background match found), ``n_boxes``, ``background`` and
+    ``t_s`` (seconds this frame took, shared by its rows). ``keep_images``: also return the
+    receiver's image of every option."""
     t0 = time.perf_counter()
     ki = extract_key_info(frame, library, spec.pipeline) if library is not None and len(library) else None
     matched = bool(ki is not None and ki.match.matched)
-    snrs = spec.snr_db if spec.mode == "analog" else (float("nan"),)
-    rows: list[dict] = []
-    for snr in snrs:
-        rows += _direct_rows(frame, model, spec, snr, content_key)
+    fg = reference_foreground(frame, ki.background) if matched else None
+    ctx = _Context(frame, spec, content_key, fg, keep_images, ItemMeasurement([]))
+    for snr in spec.snr_db if spec.mode == "analog" else (float("nan"),):
+        _direct_rows(ctx, model, snr)
         if matched:
-            rows += _key_rows(frame, ki, len(library), model, spec, snr, content_key)
+            _key_rows(ctx, ki, len(library), model, snr)
     dt = time.perf_counter() - t0
-    for r in rows:
+    stage_times = {k: ki.times.get(k, float("nan")) for k in ("t_match_s", "t_extract_s")} if ki is not None else {}
+    for r in ctx.out.rows:
         r.update(matched=matched, n_boxes=len(ki.boxes) if matched else 0, background=ki.match.name if matched else None,
-                 height=frame.shape[0], width=frame.shape[1], t_s=dt)
-    return rows
+                 height=frame.shape[0], width=frame.shape[1], t_s=dt, **stage_times)
+    return ctx.out

@@ -2,7 +2,7 @@
 
 - ``rembg``:  rembg's salient-object model on the whole frame (the seed's choice); the
   model name is a setting (default ``u2netp``), found the way rembg finds models
-  (``U2NET_HOME``; :func:`bssim.paths.configure_rembg_home`). A missing model file is an
+  (:func:`bssim.paths.rembg_home`). A missing model file is an
   error naming the file and folder *before* rembg could try to download it.
 - ``bgdiff``: |X - B*| (Gaussian-blurred, max over RGB) > threshold, then morphological
   opening (removes noise) and closing (fills bodies), components below ``min_area_px`` dropped.
@@ -15,6 +15,7 @@ All return a boolean foreground mask (H, W).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,20 +29,31 @@ EXTRACTORS = ("rembg", "bgdiff", "hybrid")
 
 # ---- rembg -------------------------------------------------------------------------------
 def rembg_model_path(model: str) -> Path:
-    """Where rembg looks for ``model`` (first existing candidate, else the preferred path).
+    """Where ``model``'s file is (first existing candidate, else the flat-layout path) under
+    :func:`bssim.paths.rembg_home`: rembg 2.x looks in ``<home>/models/<name>/<name>.onnx`` and
+    in the flat legacy layout ``<home>/<name>.onnx``."""
+    from bssim.paths import rembg_home
 
-    rembg 2.x looks in ``<U2NET_HOME>/models/<name>/<name>.onnx`` and in the flat legacy
-    layout ``<U2NET_HOME>/<name>.onnx``.
-    """
-    from bssim.paths import configure_rembg_home
+    _rembg_session_class(model)  # an unknown model name is an error here
+    home = rembg_home()
+    for candidate in (home / "models" / model / f"{model}.onnx", home / f"{model}.onnx"):
+        if candidate.is_file():
+            return candidate
+    return home / f"{model}.onnx"
 
-    configure_rembg_home()
-    sc = _rembg_session_class(model)
-    fname = f"{model}.onnx"
-    existing = sc.resolve_existing(fname)
-    if existing is not None:
-        return Path(existing)
-    return Path(sc.legacy_home()) / fname
+
+@contextlib.contextmanager
+def _u2net_home(folder: Path):
+    """``U2NET_HOME`` set to ``folder`` only while rembg builds a session, then restored."""
+    old = os.environ.get("U2NET_HOME")
+    os.environ["U2NET_HOME"] = str(folder)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("U2NET_HOME", None)
+        else:
+            os.environ["U2NET_HOME"] = old
 
 
 def _rembg_session_class(model: str):
@@ -88,10 +100,9 @@ rembg_session.cache_clear = _rembg_session.cache_clear  # type: ignore[attr-defi
 def _new_rembg_session(model: str, threads: int):
     path = rembg_model_path(model)
     if not path.is_file():
-        home = os.environ.get("U2NET_HOME", "~/.u2net")
         raise FileNotFoundError(
             f"rembg model file '{model}.onnx' not found: put it at {path} "
-            f"(U2NET_HOME={home}; rembg's releases page has it, e.g. "
+            f"(or set U2NET_HOME or BSSIM_SHARED; rembg's releases page has it, e.g. "
             f"https://github.com/danielgatis/rembg/releases/download/v0.0.0/{model}.onnx)"
         )
     import onnxruntime as ort
@@ -101,7 +112,8 @@ def _new_rembg_session(model: str, threads: int):
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-    sess = new_session(model, sess_opts=opts)
+    with _u2net_home(path.parent if path.parent.name != model else path.parent.parent.parent):
+        sess = new_session(model, sess_opts=opts)
     if threads:  # onnxruntime's start-up resets OpenMP's thread count, which torch shares
         import torch
 
@@ -216,3 +228,10 @@ def extract_foreground(frame: np.ndarray, background: np.ndarray | None, s: Extr
     if s.name == "bgdiff":
         return bgdiff_mask(frame, background, **bkw)
     return hybrid_mask(frame, background, s.rembg_model, s.rembg_threshold, s.margin_px, **bkw)
+
+
+def reference_foreground(frame: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Extractor-independent foreground used to score the people themselves: bgdiff against
+    B* with default settings, dilated by 5 px."""
+    m = bgdiff_mask(frame, background)
+    return cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))) > 0

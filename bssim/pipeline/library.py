@@ -146,7 +146,27 @@ def library_from_folder(folder: str | Path, orb_features_n: int = DEFAULT_ORB_FE
     return lib
 
 
+def load_library(folder: str | Path) -> BackgroundLibrary:
+    """A saved library (a folder with ``index.json``) or a folder of background images."""
+    folder = Path(folder)
+    lib = BackgroundLibrary.load(folder) if (folder / "index.json").is_file() else library_from_folder(folder)
+    return require_nonempty(lib, str(folder))
+
+
 def require_nonempty(lib: BackgroundLibrary, where: str = "library") -> BackgroundLibrary:
     if len(lib) == 0:
         raise ValueError(f"{where}: the background library is empty; add at least one background")
     return lib
+
+
+def library_fingerprint(library: BackgroundLibrary) -> str:
+    """First 16 hex digits of SHA-256 over the backgrounds' names and pixels (a cache key)."""
+    import hashlib
+
+    from bssim.pipeline.io import content_id
+
+    h = hashlib.sha256()
+    for e in library.entries:
+        h.update(e.name.encode())
+        h.update(content_id(e.image).encode())
+    return h.hexdigest()[:16]

@@ -115,14 +115,6 @@ def video_background(path: str | Path, max_frames: int = 60, **kw) -> VideoBackg
 
 
 # ---- segmentation by ORB similarity (seed III.C) ------------------------------------------
-def orb_similarity(a: np.ndarray, b: np.ndarray, n_features: int = 500, hamming_max: int = 40) -> float:
-    """N / min(n_a, n_b): share of key points with a cross-checked match within T_h."""
-    fa, fb = orb_features(a, n_features), orb_features(b, n_features)
-    if min(len(fa), len(fb)) == 0:
-        return 0.0
-    return match_count(fa, fb, hamming_max) / min(len(fa), len(fb))
-
-
 def segment_by_orb(
     frames: dict[int, np.ndarray] | list[np.ndarray],
     threshold: float = 0.3,
@@ -261,3 +253,26 @@ def interpolate_frame(a: np.ndarray, b: np.ndarray, t: float = 0.5) -> np.ndarra
     wa = cv2.remap(a, gx - t * f_ab[..., 0], gy - t * f_ab[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     wb = cv2.remap(b, gx - (1 - t) * f_ba[..., 0], gy - (1 - t) * f_ba[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.clip((1 - t) * wa.astype(np.float32) + t * wb.astype(np.float32) + 0.5, 0, 255).astype(np.uint8)
+
+
+def library_from_video(path: str | Path, max_frames: int = 60, orb_features: int = 1000, fill: str = "inpaint",
+                       mask_method: str = "bgdiff", segment_threshold: float | None = None,
+                       n_frames: int | None = None):
+    """A background library built from a video: one temporal-median background (seed III.B)
+    over ``max_frames`` frames evenly spread over its ``n_frames`` first frames (default: the
+    container's count), or, with ``segment_threshold``, one per ORB-similarity segment
+    (seed III.C)."""
+    from bssim.pipeline.library import BackgroundLibrary
+
+    path = Path(path)
+    n = max(1, n_frames if n_frames is not None else video_info(path)["frames"])
+    idx = sorted(set(np.linspace(0, n - 1, min(n, max_frames)).round().astype(int).tolist()))
+    frames = read_frames(path, idx)
+    segments = segment_by_orb(frames, segment_threshold) if segment_threshold else [sorted(frames)]
+    lib = BackgroundLibrary(orb_features=orb_features)
+    for k, seg in enumerate(segments):
+        vb = temporal_background({i: frames[i] for i in seg}, mask_method=mask_method, fill=fill)
+        name = f"{path.stem}_bg" if len(segments) == 1 else f"{path.stem}_seg{k}"
+        lib.add(name, vb.image, source=f"{path.name} frames {seg[0]}..{seg[-1]} ({len(seg)} sampled), temporal "
+                f"median, holes {100 * vb.hole_fraction:.2f} %, fill {fill}")
+    return lib

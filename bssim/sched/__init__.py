@@ -1,41 +1,57 @@
 """Schedulers: which users to serve, and how, within the base station's power budget.
 
-Seed 000, section IV; DESIGN.md section 2. Problem: N users, K options each (seed: direct,
-key information), maximise the total quality subject to sum of powers <= P_max.
+Seed 000, section IV; DESIGN.md section 2. Problem: N users, each with a menu of K options
+(schemes × rate levels; the seed's is K = 2: direct, key information) or not served;
+maximise the total quality subject to the sum of powers <= P_max (a multiple-choice
+knapsack).
 
     >>> from bssim.sched import Problem, solve
     >>> pb = Problem.seed(p_direct_w=[1.0, 2.0], p_key_w=[0.3, 0.5], alpha=[0.7, 0.8], p_max_w=1.6)
-    >>> solve(pb, "dp", grid=1000).choice.tolist()
+    >>> solve(pb, "dp").choice.tolist()
     [0, 1]
 
 Solvers (:data:`SOLVERS`):
 
-* ``dp``        the seed's DP on a G-step power grid (:mod:`bssim.sched.dp`); optimal for the
-                rounded-up costs, always feasible in watts.
+* ``dp``        the seed's DP on a power grid of step Δ (:mod:`bssim.sched.dp`); optimal for
+                the rounded-up costs, always feasible in watts, never worse than greedy.
 * ``cpsat``     OR-Tools CP-SAT on the DP's integer model; the same optimum, exactly.
 * ``mip``       OR-Tools MIP (SCIP) on the continuous powers: the true optimum.
-* ``greedy``, ``all_direct``, ``all_key``   baselines (:mod:`bssim.sched.baselines`).
+* ``greedy``, ``all_direct``, ``all_key``   baselines (:mod:`bssim.sched.baselines`);
+                ``greedy`` with ``hull=True`` is the knapsack's LP greedy; the fixed policies
+                read their option per user from ``Problem.policies``.
 
 Every solver's ``power_used_w`` is <= ``p_max_w``; infinite powers (infeasible options) are
 never chosen.
 
 Design notes
 
-* Exact agreement DP = CP-SAT. Both solve the same integer model: costs
-  c = ceil(P / Δ) from :func:`integer_costs` (exact rationals at the rounding boundary) with
-  capacity G, and qualities q = round(quality · s) from :func:`integer_qualities`
-  (s = 10**6 for the seed, 1e-6 resolution relative to the largest quality). The optimum
-  of that model is an integer, so ``info["int_objective"]`` is compared exactly (tests do).
-  The float ``objective`` of the two answers may differ only by the rounding of qualities,
-  at most N / (2 s) in total (and not at all when the qualities have <= 6 decimals).
+* Power quantum (:mod:`bssim.sched.quantum`, one place for the DP, CP-SAT and the bounds):
+  costs c = ceil(P / Δ) steps, exact, capacity C. ``grid=G``: Δ = P_max / G, C = G (the
+  seed). ``quantum_w=Δ``: a fixed Δ, C = floor(P_max / Δ). Neither (default): Δ = median
+  over users of the cheapest positive power / 4096, independent of P_max. In every mode
+  the integer model's optimum is non-decreasing in P_max (on the grid too: C = G is fixed
+  and the costs ceil(P·G / P_max) fall as P_max grows); only a fixed Δ lets the number of
+  users the grid can serve (C) grow with the budget.
+  ``info``: ``grid_mode``, ``quantum_w``, ``capacity``, ``warnings`` (plain English; the
+  library never prints: callers show them) -- when the grid bound can bind (each served
+  user costs >= 1 step, so at most C users), when rounding can waste > 10 % of P_max, when
+  the capacity was capped.
+* Exact agreement DP = CP-SAT in every mode: the same Δ, costs and capacity, and qualities
+  q = round(quality · s) from :func:`integer_qualities` (s = 10**6 for the seed, 1e-6
+  resolution relative to the largest quality). The optimum of that model is an integer, so
+  ``info["int_objective"]`` is compared exactly (tests do). The float ``grid_objective`` of
+  the two answers may differ only by the rounding of qualities, at most N / (2 s) in total.
+* Never worse than greedy: the DP's answer is replaced by greedy's (plain or hull) when
+  that is better in watts (``info["fallback"]``): rounding up can cost a user that greedy,
+  on continuous watts, still fits. The returned objective is then not guaranteed monotone
+  in P_max (greedy is not; tests/test_sched_quantum.py has a counterexample), the integer
+  optimum is.
 * Grid bound (:mod:`bssim.sched.bounds`): OPT(P + Δ) <= DP <= OPT(P) (MIP optimum with every
   positive power raised by one step, and the true MIP optimum), and the a-priori form
-  DP >= OPT(P, P_max - s_max·Δ) with s_max the most users servable at once. The grid wastes
-  up to one step per served user, i.e. a fraction s_max / G of the budget: G must be
-  large against the number of served users (the seed's scheme serves at most G users).
+  DP >= OPT(P, P_max - s_max·Δ) with s_max the most users servable at once.
   ``info["gap_bound"]`` (Lagrangian) certifies the gap without solving the MIP;
   ``mip_reference=True`` measures it (``info["gap"]``). ``polish=True`` spends the watts
-  the rounding left unused, which closes most of the gap at no real cost.
+  the rounding left unused.
 """
 
 from __future__ import annotations
@@ -71,7 +87,7 @@ def solve(
     """Solve ``problem`` with the named solver.
 
     Power quantum of ``dp`` and ``cpsat`` (:mod:`bssim.sched.quantum`; at most one of the
-    two): ``grid=G`` (Δ = P_max / G, capacity G: the seed's grid), ``quantum_w`` (a fixed Δ
+    two; the other solvers work in watts and ignore both): ``grid=G`` (Δ = P_max / G, capacity G: the seed's grid), ``quantum_w`` (a fixed Δ
     in W, capacity floor(P_max / Δ)), or neither (default: automatic Δ from the option
     powers, independent of P_max; ``steps_per_user`` overrides its g). Both also take
     ``max_capacity`` and ``quality_scale``. ``info`` then has ``grid_mode``, ``quantum_w``,
@@ -103,8 +119,6 @@ def solve(
     if solver == "cpsat":
         _check_options(solver, solve_cpsat, options)
         return solve_cpsat(problem, grid, quantum_w=quantum_w, **options)
-    if grid is not None or quantum_w is not None:
-        raise ValueError(f"grid / quantum_w are options of the dp and cpsat solvers, not of {solver!r}")
     func = {"mip": solve_mip, "greedy": greedy, "all_direct": all_direct, "all_key": all_key}[solver]
     _check_options(solver, func, options)
     return func(problem, **options)

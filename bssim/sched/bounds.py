@@ -87,7 +87,9 @@ def lagrangian_upper_bound(problem: Problem, iterations: int = 100) -> float:
     ub, g = evaluate(0.0)
     if g >= 0:
         return ub * (1 + 1e-10)
-    lam_hi = float((np.where(ok & (P > 0), Q, 0.0) / np.where(P > 0, P, 1.0)).max()) * (1 + 1e-12)
+    with np.errstate(over="ignore"):  # subnormal powers: efficiency overflows, clipped below
+        eff = np.where(ok & (P > 0), Q, 0.0) / np.where(P > 0, P, 1.0)
+    lam_hi = min(float(eff.max()) * (1 + 1e-12), 1e300)  # finite: lam * 0 must stay 0
     lam_lo = 0.0
     best = ub
     v, _ = evaluate(lam_hi)

@@ -15,11 +15,15 @@ round up and C·Δ <= P_max, Σ c <= C implies Σ P <= P_max in watts.
 
 Never worse than greedy (``fallback=True``, default): rounding every served user's power up
 to whole steps wastes up to one step each, so the grid optimum can lose a user (or an
-upgrade) that the quality-per-watt greedy, working on continuous watts, still fits. After
-the DP (and ``polish``), greedy is run and its choice returned if its real objective is
-higher (``info["fallback"] = "greedy"``). ``info["int_objective"]`` (the integer optimum,
-what CP-SAT reproduces) and ``info["grid_objective"]`` (float objective of the pure DP
-choice) always describe the grid solution.
+upgrade) that a greedy working on continuous watts still fits -- most where the budget
+serves users much cheaper than the median user that sets the automatic Δ. After the DP
+(and ``polish``), both greedies (:func:`~bssim.sched.baselines.greedy`, plain and
+``hull=True``) are run and the best choice returned if its real objective is higher
+(``info["fallback"]`` = "greedy" or "greedy_hull", else None). ``info["int_objective"]``
+(the integer optimum, what CP-SAT reproduces) and ``info["grid_objective"]`` (float
+objective of the pure DP choice) always describe the grid solution. The returned
+objective is therefore not guaranteed non-decreasing in P_max (greedy is not), the
+integer optimum is (with Δ fixed).
 
 Speed and memory (all exact, nothing approximated):
 
@@ -70,48 +74,64 @@ MAX_OPTIONS = 126
 DEFAULT_MAX_DP_STEPS = 2**25
 
 #: Users in the sub-core DP that improves the reduction's lower bound (:func:`_improve_lb`).
-SUBCORE_USERS = 64
+SUBCORE_USERS = 32
 
 
 # ---------------------------------------------------------------- exact reduction
 
 
-def _lagrange(cf: np.ndarray, qf: np.ndarray, neg: np.ndarray, capacity: int, iterations: int):
-    """Bisection on λ of UB(λ) = λ·C + Σ_n max(0, max_k (q_nk - λ·c_nk)).
+def _lagrange(cf: np.ndarray, qn: np.ndarray, capacity: int, iterations: int):
+    """Minimise UB(λ) = λ·C + Σ_n max(0, max_k (q_nk - λ·c_nk)) over λ >= 0 (``qn`` = q,
+    -inf where unavailable): a bracket [lo, hi] around the root of the slack
+    C - Σ c(Lagrangian choice at λ), which rises with λ, narrowed by the Illinois variant of
+    regula falsi (every third step a bisection) until the smallest bound found is within
+    0.25 (integer quality units) of the minimum -- UB's slope in λ is the slack, so the
+    minimum is >= UB(end) - (hi - lo)·|slack(end)|. Every evaluated λ gives a valid bound.
 
-    Returns (best, best_lam, feas): the evaluation with the smallest bound and its λ, and the
-    evaluation at the feasible end of the bracket (its Lagrangian choice fits in C). An
-    evaluation is (UB, slack, reduced values, best reduced value per user, argmax, taken)."""
+    Returns (UB, λ, reduced values q - λc, best reduced value per user) at the smallest
+    bound, and the Lagrangian choice at the feasible end of the bracket (fits in C)."""
     rows = np.arange(cf.shape[0])
+    buf = np.empty_like(cf)
 
     def ev(lam: float):
-        red = (qf - lam * cf) + neg
-        j = red.argmax(axis=1)
-        b = red[rows, j]
+        np.subtract(qn, np.multiply(cf, lam, out=buf), out=buf)
+        j = buf.argmax(axis=1)
+        b = buf[rows, j]
         take = b > 0
-        return lam * capacity + float(b[take].sum()), capacity - float(cf[rows, j][take].sum()), red, b, j, take
+        return lam * capacity + float(b[take].sum()), capacity - float(cf[rows, j][take].sum()), j, take
 
-    pos = (neg == 0) & (cf > 0)
-    lam_hi = float((qf[pos] / cf[pos]).max()) * (1 + 1e-9) if pos.any() else 0.0
-    lam_lo = 0.0
-    best, best_lam = ev(0.0), 0.0
+    def result(lam, feas):
+        red = qn - lam * cf
+        return (best[0], lam, red, red.max(axis=1)), np.where(feas[3], feas[2], -1)
+
+    best = ev(0.0)
     if best[1] >= 0:
-        return best, best_lam, best
-    feas = ev(lam_hi)
+        return result(0.0, best)
+    best_lam = 0.0
+    pos = np.isfinite(qn) & (cf > 0)
+    lo, hi = 0.0, float((qn[pos] / cf[pos]).max()) * (1 + 1e-9)
+    g_lo, feas = best[1], ev(hi)
+    g_hi = feas[1]
     if feas[0] < best[0]:
-        best, best_lam = feas, lam_hi
-    for _ in range(iterations):
-        mid = 0.5 * (lam_lo + lam_hi)
+        best, best_lam = feas, hi
+    side, s_lo, s_hi = 0, g_lo, g_hi  # s_*: the true slacks (g_* get halved by Illinois)
+    for it in range(iterations):
+        # UB's slope in λ is the slack, so min UB >= UB(lo or hi) - (hi - lo)·|slack there|
+        if hi - lo <= 1e-12 * hi or (hi - lo) * min(s_hi, -s_lo) <= 0.25:
+            break
+        mid = 0.5 * (lo + hi) if it % 3 == 2 or g_hi <= g_lo else hi - g_hi * (hi - lo) / (g_hi - g_lo)
+        if not lo < mid < hi:
+            mid = 0.5 * (lo + hi)
         e = ev(mid)
         if e[0] < best[0]:
             best, best_lam = e, mid
         if e[1] < 0:
-            lam_lo = mid
+            lo, g_lo, s_lo = mid, e[1], e[1]
+            g_hi, side = (g_hi / 2, -1) if side == -1 else (g_hi, -1)
         else:
-            lam_hi, feas = mid, e
-        if lam_hi - lam_lo <= 1e-12 * lam_hi:
-            break
-    return best, best_lam, feas
+            hi, g_hi, s_hi, feas = mid, e[1], e[1], e
+            g_lo, side = (g_lo / 2, 1) if side == 1 else (g_lo, 1)
+    return result(best_lam, feas)
 
 
 def _greedy_fill(costs, qint, avail, cur, capacity: int):
@@ -158,11 +178,9 @@ def _reduce(costs: np.ndarray, qint: np.ndarray, avail: np.ndarray, capacity: in
     Every optimal solution survives, so the DP on the reduced problem finds the same optimum
     value. If UB < LB + 1 the feasible solution is itself optimal and every user is fixed."""
     cf = np.where(avail, costs, 0).astype(np.float64)
-    qf = np.where(avail, qint, 0).astype(np.float64)
-    best, best_lam, feas = _lagrange(cf, qf, np.where(avail, 0.0, -np.inf), capacity, iterations)
-    lagr = np.where(feas[5], feas[4], -1)  # the Lagrangian choice at the feasible end: fits in C
+    qn = np.where(avail, qint.astype(np.float64), -np.inf)
+    (ub, best_lam, red, b), lagr = _lagrange(cf, qn, capacity, iterations)
     cur, cur_c, lb = _greedy_fill(costs, qint, avail, lagr, capacity)
-    ub, _, red, b, _, _ = best
     err = 1e-11 * (abs(ub) + best_lam * capacity) + 1e-6  # float rounding of UB, generous
     info = {"reduced": True, "proven_by_bound": False, "lagrange_ub": ub, "lagrange_lb0": lb}
     base = ub - np.maximum(b, 0.0)  # bound with user n's term removed
@@ -247,7 +265,8 @@ def _dp_users(costs, qint, avail, must, capacity: int, max_table_bytes: int, max
     active, opts = _user_options(costs, qint, avail & (costs <= cap))
     if not opts:
         return 0, active, [], {"dp_capacity": cap}
-    if min(cap, sum(max(o[0] for o in ol) for ol in opts)) > max_dp_steps:
+    cap = min(cap, sum(max(o[0] for o in ol) for ol in opts))  # exact: no choice uses more
+    if cap > max_dp_steps:
         raise _TooLarge(cap)
     value, picks, info = _run_dp(opts, cap, max_table_bytes)
     info["dp_capacity"] = cap
@@ -481,9 +500,10 @@ def solve_dp(
         info["polish_moves"] = upgrade_pass(problem, choice)
         objective, power = evaluate(problem, choice)
     if fallback:
-        g = greedy(problem)
-        info["greedy_objective"] = g.objective
-        if g.objective > objective:
-            choice, objective, power = g.choice, g.objective, g.power_used_w
-            info["fallback"] = "greedy"
+        for name, hull in (("greedy", False), ("greedy_hull", True)):
+            g = greedy(problem, hull=hull)
+            info[f"{name}_objective"] = g.objective
+            if g.objective > objective:
+                choice, objective, power = g.choice, g.objective, g.power_used_w
+                info["fallback"] = name
     return Solution("dp", choice, objective, power, time.perf_counter() - t0, info)

@@ -1,9 +1,13 @@
-"""Random seed-style instances for tests and benchmarks (not for results: real instances come
-from the link model and measured alpha).
+"""Random instances for tests and benchmarks (not for results: real instances come from the
+link model and measured qualities).
 
-P_n0 (direct) lognormal, P_n1 = P_n0 · u with u ~ U(u_low, u_high), alpha ~ U(alpha_low,
-alpha_high), and P_max = the sum of the ``served_fraction`` · N smallest key powers, i.e.
-that fraction of the users could be served if everybody used the key option.
+* :func:`random_problem` -- seed-style (K = 2): P_n0 (direct) lognormal, P_n1 = P_n0 · u with
+  u ~ U(u_low, u_high), alpha ~ U(alpha_low, alpha_high), and P_max = the sum of the
+  ``served_fraction`` · N smallest key powers, i.e. that fraction of the users could be
+  served if everybody used the key option.
+* :func:`random_menu_problem` -- menus shaped like the real problem: schemes (direct, key)
+  × rate levels, Shannon-inversion powers over ~55 dB of channel gains, concave qualities,
+  unavailable options, fixed policies.
 """
 
 from __future__ import annotations

@@ -60,28 +60,8 @@ def solve_cpsat(
     t0 = time.perf_counter()
     qz = quantize(problem, grid, quantum_w, steps_per_user=steps_per_user, max_capacity=max_capacity)
     scale = _quality_scale(problem) if quality_scale is None else float(quality_scale)
-    costs = qz.costs
     qint = integer_qualities(problem, scale)
-    usable = (costs >= 0) & (qint > 0)
-    model = cp_model.CpModel()
-    idx = np.argwhere(usable)
-    xs = [model.NewBoolVar(f"x_{n}_{k}") for n, k in idx.tolist()]
-    by_user: dict[int, list] = {}
-    for (n, _k), x in zip(idx.tolist(), xs):
-        by_user.setdefault(n, []).append(x)
-    for n, vs in by_user.items():
-        if len(vs) > 1:
-            model.AddAtMostOne(vs)
-    c = costs[usable].tolist()
-    q = qint[usable].tolist()
-    if xs:
-        # WeightedSum builds the expression in one go (Python's sum() is far slower at 1e5 terms)
-        model.Add(cp_model.LinearExpr.WeightedSum(xs, c) <= qz.capacity)
-        model.Maximize(cp_model.LinearExpr.WeightedSum(xs, q))
-        if hint is not None:
-            hint = np.asarray(hint)
-            for (n, k), x in zip(idx.tolist(), xs):
-                model.AddHint(x, bool(hint[n] == k))
+    model, idx, xs = _cpsat_model(qz.costs, qint, qz.capacity, hint)
     build_time = time.perf_counter() - t0
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = int(num_workers)
@@ -89,7 +69,6 @@ def solve_cpsat(
     solver.parameters.cp_model_presolve = bool(presolve)
     solver.parameters.max_time_in_seconds = float(time_limit_s)
     status = solver.Solve(model)
-    status_name = solver.StatusName(status)
     choice = np.full(problem.n_users, -1, dtype=np.int64)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         for (n, k), x in zip(idx.tolist(), xs):
@@ -97,22 +76,47 @@ def solve_cpsat(
                 choice[n] = k
     solve_time = time.perf_counter() - t0
     served = choice >= 0
-    int_obj = int(qint[served, choice[served]].sum())
     objective, power = evaluate(problem, choice)
     info = qz.info()
     info.update({
         "quality_scale": scale,
-        "status": status_name,
-        "int_objective": int_obj,
+        "status": solver.StatusName(status),
+        "int_objective": int(qint[served, choice[served]].sum()),
         "best_bound": float(solver.BestObjectiveBound()) if xs else 0.0,
         "wall_time_s": float(solver.WallTime()),
         "build_time_s": build_time,
         "num_workers": int(num_workers),
         "linearization_level": int(linearization_level),
         "presolve": bool(presolve),
-        "steps_used": int(costs[served, choice[served]].sum()),
+        "steps_used": int(qz.costs[served, choice[served]].sum()),
     })
     return Solution("cpsat", choice, objective, power, solve_time, info)
+
+
+def _cpsat_model(costs: np.ndarray, qint: np.ndarray, capacity: int, hint):
+    """max Σ q·x s.t. Σ c·x <= C, at most one x per user, over the usable options.
+    Returns (model, (n, k) of each variable, variables)."""
+    from ortools.sat.python import cp_model
+
+    usable = (costs >= 0) & (qint > 0)
+    model = cp_model.CpModel()
+    idx = np.argwhere(usable)
+    xs = [model.NewBoolVar(f"x_{n}_{k}") for n, k in idx.tolist()]
+    by_user: dict[int, list] = {}
+    for (n, _k), x in zip(idx.tolist(), xs):
+        by_user.setdefault(n, []).append(x)
+    for vs in by_user.values():
+        if len(vs) > 1:
+            model.AddAtMostOne(vs)
+    if xs:
+        # WeightedSum builds the expression in one go (Python's sum() is far slower at 1e5 terms)
+        model.Add(cp_model.LinearExpr.WeightedSum(xs, costs[usable].tolist()) <= capacity)
+        model.Maximize(cp_model.LinearExpr.WeightedSum(xs, qint[usable].tolist()))
+        if hint is not None:
+            hint = np.asarray(hint)
+            for (n, k), x in zip(idx.tolist(), xs):
+                model.AddHint(x, bool(hint[n] == k))
+    return model, idx, xs
 
 
 def solve_mip(
@@ -130,72 +134,15 @@ def solve_mip(
     (``info["budget_retries"]``). ``info["status"]``: OPTIMAL, or FEASIBLE at the time limit
     (then ``info["best_bound"]`` is the solver's upper bound).
     """
-    from ortools.linear_solver import pywraplp
-
     t0 = time.perf_counter()
-    usable = problem.feasible_mask()
     p_max = problem.p_max_w
-    idx = np.argwhere(usable)
-    budget = 1.0
-    retries = 0
-    build_time = 0.0
-    choice = np.full(problem.n_users, -1, dtype=np.int64)
-    status_name = "OPTIMAL"
-    best_bound = 0.0
-    mip_obj = 0.0
+    idx = np.argwhere(problem.feasible_mask())
+    budget, retries = 1.0, 0
     while True:
-        solver = pywraplp.Solver.CreateSolver(backend)
-        if solver is None:
-            raise ValueError(f"MIP backend {backend!r} is not available in this OR-Tools build")
-        if backend.upper() == "SCIP":
-            solver.SetSolverSpecificParametersAsString(
-                "numerics/feastol = 1e-9\nlimits/gap = %r\n" % float(relative_gap)
-            )
-        solver.SetTimeLimit(int(math.ceil(time_limit_s * 1000)))
-        xs = [solver.BoolVar(f"x_{n}_{k}") for n, k in idx.tolist()]
-        by_user: dict[int, list] = {}
-        for (n, _k), x in zip(idx.tolist(), xs):
-            by_user.setdefault(n, []).append(x)
-        for vs in by_user.values():
-            if len(vs) > 1:
-                solver.Add(solver.Sum(vs) <= 1)
-        if not xs:
-            break
-        if p_max > 0:
-            w = (problem.power_w[usable] / p_max).tolist()
-            row = solver.RowConstraint(-solver.infinity(), budget, "budget")
-            for wi, x in zip(w, xs):
-                row.SetCoefficient(x, wi)
-        else:  # only zero-power options are usable; no budget row needed
-            pass
-        obj = solver.Objective()
-        for qi, x in zip(problem.quality[usable].tolist(), xs):
-            obj.SetCoefficient(x, qi)
-        obj.SetMaximization()
-        build_time = time.perf_counter() - t0
-        params = pywraplp.MPSolverParameters()
-        params.SetDoubleParam(params.RELATIVE_MIP_GAP, float(relative_gap))
-        status = solver.Solve(params)
-        names = {
-            pywraplp.Solver.OPTIMAL: "OPTIMAL",
-            pywraplp.Solver.FEASIBLE: "FEASIBLE",
-            pywraplp.Solver.INFEASIBLE: "INFEASIBLE",
-            pywraplp.Solver.UNBOUNDED: "UNBOUNDED",
-            pywraplp.Solver.ABNORMAL: "ABNORMAL",
-            pywraplp.Solver.NOT_SOLVED: "NOT_SOLVED",
-        }
-        status_name = names.get(status, str(status))
-        choice[:] = -1
-        if status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-            vals = np.array([x.solution_value() for x in xs])
-            for (n, k), v in zip(idx.tolist(), vals.tolist()):
-                if v > 0.5:
-                    choice[n] = k
-            mip_obj = float(obj.Value())
-            best_bound = float(obj.BestBound())
+        choice, status_name, mip_obj, best_bound, build_time = _mip_once(problem, idx, budget, backend,
+                                                                         time_limit_s, relative_gap)
         _, power = evaluate(problem, choice)
-        excess = power - p_max * (1.0 + BUDGET_RTOL)
-        if excess <= 0 or retries >= 5:
+        if power - p_max * (1.0 + BUDGET_RTOL) <= 0 or retries >= 5:
             break
         retries += 1
         budget -= 2.0 * (power - p_max) / p_max
@@ -220,3 +167,50 @@ def solve_mip(
         "build_time_s": build_time,
     }
     return Solution("mip", choice, objective, power, solve_time, info)
+
+
+def _mip_once(problem: Problem, idx: np.ndarray, budget: float, backend: str, time_limit_s: float,
+              relative_gap: float):
+    """Build and solve the MIP once with Σ (P / P_max)·x <= ``budget``. Returns (choice,
+    status name, MIP objective, best bound, model build time in s)."""
+    from ortools.linear_solver import pywraplp
+
+    t0 = time.perf_counter()
+    solver = pywraplp.Solver.CreateSolver(backend)
+    if solver is None:
+        raise ValueError(f"MIP backend {backend!r} is not available in this OR-Tools build")
+    if backend.upper() == "SCIP":
+        solver.SetSolverSpecificParametersAsString("numerics/feastol = 1e-9\nlimits/gap = %r\n" % float(relative_gap))
+    solver.SetTimeLimit(int(math.ceil(time_limit_s * 1000)))
+    choice = np.full(problem.n_users, -1, dtype=np.int64)
+    if not len(idx):
+        return choice, "OPTIMAL", 0.0, 0.0, time.perf_counter() - t0
+    pairs = idx.tolist()
+    xs = [solver.BoolVar(f"x_{n}_{k}") for n, k in pairs]
+    by_user: dict[int, list] = {}
+    for (n, _k), x in zip(pairs, xs):
+        by_user.setdefault(n, []).append(x)
+    for vs in by_user.values():
+        if len(vs) > 1:
+            solver.Add(solver.Sum(vs) <= 1)
+    if problem.p_max_w > 0:  # else only zero-power options are usable: no budget row needed
+        row = solver.RowConstraint(-solver.infinity(), budget, "budget")
+        for wi, x in zip((problem.power_w[idx[:, 0], idx[:, 1]] / problem.p_max_w).tolist(), xs):
+            row.SetCoefficient(x, wi)
+    obj = solver.Objective()
+    for qi, x in zip(problem.quality[idx[:, 0], idx[:, 1]].tolist(), xs):
+        obj.SetCoefficient(x, qi)
+    obj.SetMaximization()
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(params.RELATIVE_MIP_GAP, float(relative_gap))
+    build_s = time.perf_counter() - t0
+    status = solver.Solve(params)
+    names = {pywraplp.Solver.OPTIMAL: "OPTIMAL", pywraplp.Solver.FEASIBLE: "FEASIBLE",
+             pywraplp.Solver.INFEASIBLE: "INFEASIBLE", pywraplp.Solver.UNBOUNDED: "UNBOUNDED",
+             pywraplp.Solver.ABNORMAL: "ABNORMAL", pywraplp.Solver.NOT_SOLVED: "NOT_SOLVED"}
+    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return choice, names.get(status, str(status)), 0.0, 0.0, build_s
+    for (n, k), x in zip(pairs, xs):
+        if x.solution_value() > 0.5:
+            choice[n] = k
+    return choice, names[status], float(obj.Value()), float(obj.BestBound()), build_s

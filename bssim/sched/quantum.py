@@ -4,17 +4,20 @@ An option of power P costs c = ceil(P / Δ) steps and the budget is C steps; the
 both solve  max Σ q·x  s.t.  Σ c·x <= C,  at most one option per user. Since c·Δ >= P and
 C·Δ <= P_max, every solution of that integer model is feasible in watts. Three modes:
 
-* ``grid=G``       Δ = P_max / G, C = G: the seed's grid. Δ moves with P_max, so the costs
-                   change with the budget.
+* ``grid=G``       Δ = P_max / G, C = G: the seed's grid. Whatever the budget, rounding can
+                   waste s·P_max/G (s = users served) and at most G users can be served.
 * ``quantum_w=Δ``  a fixed Δ in watts, C = floor(P_max / Δ).
 * neither: auto    Δ = m / g (:func:`auto_quantum_w`): m = the median over users of their
                    cheapest positive finite option power (all options, not filtered by
                    P_max), g = 4096 steps per user (:func:`auto_steps_per_user`);
                    C = floor(P_max / Δ).
 
-With Δ fixed (quantum, auto) the costs do not depend on P_max and C grows with it: the
-feasible set of the integer model only grows with the budget and its optimum is
-non-decreasing in P_max. Costs and C are exact (rationals at the rounding boundary).
+In every mode the feasible set of the integer model only grows with the budget, so its
+optimum is non-decreasing in P_max: with Δ fixed (quantum, auto) the costs do not depend on
+P_max and C grows with it; on the grid C = G is fixed and every cost ceil(P·G / P_max)
+falls as P_max grows. A fixed Δ also lets C, the number of users the grid can serve, grow
+with the budget. Costs and C are exact (rationals at the rounding boundary), so this holds
+exactly.
 
 Capacity caps (quantum and auto modes only): C is lowered to Σ_n max_k c_nk when that is
 smaller -- exact, no choice can use more: the budget does not bind (``capped="budget"``).
@@ -83,7 +86,7 @@ def auto_quantum_w(problem: Problem, steps_per_user: float | None = None) -> flo
     """Δ = m / g, m = median over users of min_k {P_nk : 0 < P_nk < inf} (no P_max filter).
 
     Independent of P_max by construction. 1 W when no user has a positive finite power
-    (every usable cost is then 0 and Δ does not matter)."""
+    (every usable cost is then 0 and Δ does not matter); at least the smallest normal float."""
     g = auto_steps_per_user(problem.n_users, problem.n_options) if steps_per_user is None else steps_per_user
     if not (isinstance(g, (int, float, np.integer, np.floating)) and math.isfinite(g) and g > 0):
         raise ValueError(f"steps_per_user must be a finite number > 0; got {g!r}")
@@ -92,7 +95,7 @@ def auto_quantum_w(problem: Problem, steps_per_user: float | None = None) -> flo
     pos = pos[np.isfinite(pos)]
     if pos.size == 0:
         return 1.0
-    return float(np.median(pos)) / float(g)
+    return max(float(np.median(pos)) / float(g), np.finfo(np.float64).tiny)  # no underflow to 0
 
 
 def quantize(
@@ -113,8 +116,8 @@ def quantize(
         delta = problem.p_max_w / g
         q = Quantum("grid", delta, g, _grid_costs(problem, g), grid=g)
         return _with_warnings(problem, q, g)
-    if isinstance(max_capacity, bool) or not isinstance(max_capacity, (int, np.integer)) or max_capacity < 1:
-        raise ValueError(f"max_capacity must be an integer >= 1; got {max_capacity!r}")
+    if isinstance(max_capacity, bool) or not isinstance(max_capacity, (int, np.integer)) or not 1 <= max_capacity <= 2**50:
+        raise ValueError(f"max_capacity must be an integer in [1, 2^50]; got {max_capacity!r}")
     if quantum_w is not None:
         if steps_per_user is not None:
             raise ValueError("steps_per_user is for the automatic quantum only (no grid, no quantum_w)")
@@ -168,45 +171,41 @@ def _grid_costs(problem: Problem, grid: int) -> np.ndarray:
 
 
 def _ceil_div(p: np.ndarray, delta: float) -> np.ndarray:
-    """ceil(p / Δ) for finite p >= 0, exact: the float quotient is within 2^-53 relative of
-    the true one, so only quotients within 1e-14 relative of an integer are settled with
-    rationals; float64 result."""
+    """ceil(p / Δ) for finite p >= 0, float64 result, exact up to 2^50: the float quotient is
+    within 2^-53 relative of the true one, so only quotients within 1e-14 relative of an
+    integer are settled with rationals. (Larger quotients exceed any allowed capacity.)"""
     q = p / delta
     c = np.ceil(q)
-    near = np.abs(q - np.rint(q)) <= 1e-14 * np.maximum(1.0, q)
+    near = (np.abs(q - np.rint(q)) <= 1e-14 * np.maximum(1.0, q)) & (q <= 2.0**50)
     if near.any():
         d = Fraction(delta)
         c[near] = [math.ceil(Fraction(v) / d) for v in p[near].tolist()]
     return c
 
 
-def _fixed_costs(problem: Problem, delta: float) -> tuple[np.ndarray, int]:
-    """Costs ceil(P/Δ) (unavailable if > C) and C0 = floor(P_max / Δ), both exact."""
+def _fixed_costs(problem: Problem, delta: float) -> tuple[np.ndarray, int, int]:
+    """Costs ceil(P/Δ) (unavailable if > C0), C0 = floor(P_max / Δ) (exact, any size) and
+    the most any choice can use, Σ_n max_k c_nk (exact when <= 2^52)."""
     c0 = math.floor(Fraction(problem.p_max_w) / Fraction(delta))
     out = np.full(problem.power_w.shape, UNAVAILABLE, dtype=np.int64)
-    ok = problem.feasible_mask()  # finite and P <= P_max, so P / Δ <= C0 + 1
+    ok = problem.feasible_mask()  # finite and P <= P_max
     if ok.any():
         c = _ceil_div(problem.power_w[ok], delta)
-        c = np.where(c <= c0, c, UNAVAILABLE)
-        out[ok] = c.astype(np.int64)
-    return out, c0
+        out[ok] = np.where(c <= min(c0, 2**62), c, UNAVAILABLE).astype(np.int64)
+    most = np.where(out >= 0, out, 0).max(axis=1) if out.size else np.zeros(0, np.int64)
+    need_f = float(most.astype(np.float64).sum())
+    return out, c0, int(most.sum()) if need_f <= 2.0**52 else int(need_f)
 
 
 def _fixed_quantum(problem: Problem, mode: str, delta: float, g, max_capacity: int) -> Quantum:
     """Quantum/auto modes: exact costs, the exact budget cap, then Δ doubled while C is too big."""
     requested = delta
-    # far beyond any usable capacity (and beyond exact float64 step counts): jump first
-    ratio = problem.p_max_w / delta
-    if ratio > 2.0**52:
-        delta *= 2.0 ** math.ceil(math.log2(ratio / 2.0**52))
     while True:
-        costs, c0 = _fixed_costs(problem, delta)
-        avail = costs >= 0
-        need = int(np.where(avail, costs, 0).max(axis=1).sum()) if costs.size else 0
+        costs, c0, need = _fixed_costs(problem, delta)
         cap = min(c0, need)
         if cap <= max_capacity:
             break
-        delta *= 2.0 ** max(1, math.ceil(math.log2(cap / max_capacity)))
+        delta *= 2.0 ** max(1, math.ceil(math.log2(cap) - math.log2(max_capacity)))
     capped = "max_capacity" if delta != requested else ("budget" if need < c0 else None)
     q = Quantum(mode, delta, cap, costs, steps_per_user=None if g is None else float(g), capped=capped)
     warns = []

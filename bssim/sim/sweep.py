@@ -93,6 +93,87 @@ def _add_columns(df: pd.DataFrame, cols: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
+def _grid_columns(grid: dict[str, list[Any]], seeds: int, workers: int) -> tuple[list[str], list[str]]:
+    """Dotted field paths and result column names of a sweep grid; clear errors for bad grids."""
+    if not grid:
+        raise ValueError("sweep: give at least one parameter to sweep")
+    if seeds < 1:
+        raise ValueError(f"sweep: seeds must be >= 1, got {seeds}")
+    if workers < 1:
+        raise ValueError(f"sweep: workers must be >= 1, got {workers}")
+    dotted = [resolve_field_path(k) for k in grid]
+    if len(set(dotted)) != len(dotted):
+        raise ValueError(f"sweep: a field is given twice: {dotted}")
+    for name, values in grid.items():
+        seen = [v for i, v in enumerate(values) if v in values[:i]]
+        if seen:
+            raise ValueError(f"sweep: --values for {name!r} repeats {seen[0]!r}; give each value once")
+    return dotted, _column_names(dotted)
+
+
+def _points(scenario, grid, dotted, cols, seeds, base_over, epochs, base_seed) -> list[dict]:
+    """Every (combination, seed) point with its validated scenario (all checked before any work)."""
+    from bssim.sim import prepare_scenario
+
+    points = []
+    for combo in itertools.product(*grid.values()):
+        for s in range(seeds):
+            values = dict(zip(cols, combo))
+            sc, _ = prepare_scenario(scenario, {**base_over, **dict(zip(dotted, combo))}, base_seed + s, epochs)
+            points.append({"id": point_id(values, sc.seed), "values": values, "seed": sc.seed, "scenario": sc})
+    return points
+
+
+def _prepare_folder(out: Path, meta: dict) -> Path:
+    """The sweep folder with ``points/`` (stale temporary folders removed) and ``sweep.json``."""
+    from bssim.atomic import check_output_folder
+
+    check_output_folder(out, "sweep --out")
+    points_dir = out / "points"
+    points_dir.mkdir(parents=True, exist_ok=True)
+    for stale in points_dir.glob(".tmp-*"):  # left by an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
+    write_json_atomic(out / "sweep.json", meta)
+    return points_dir
+
+
+def _pending(points: list[dict], points_dir: Path) -> tuple[list[dict], int]:
+    """Points still to compute; finished points of the same scenario are skipped, others are an error."""
+    todo, n_skipped = [], 0
+    for p in points:
+        folder = points_dir / p["id"]
+        if is_complete(folder):
+            with open(folder / "manifest.json") as fh:
+                done = json.load(fh).get("scenario")
+            if done != p["scenario"].model_dump(mode="json"):
+                raise ValueError(f"{folder}: this point was computed from a different scenario; "
+                                 "remove it or sweep into another --out")
+            n_skipped += 1
+        else:
+            if folder.exists():
+                shutil.rmtree(folder)
+            todo.append(p)
+    return todo, n_skipped
+
+
+def _execute(todo: list[dict], source_for, finish, workers: int, dask: str | None) -> None:
+    def meta(p):
+        return {"id": p["id"], "values": p["values"], "seed": p["seed"]}
+
+    if dask is not None:
+        _run_dask(todo, source_for, finish, meta, dask, workers)
+    elif workers == 1 or len(todo) <= 1:
+        for p in todo:
+            finish(p, _simulate_point(p["scenario"], source_for(p), meta(p)))
+    else:
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
+            futs = {ex.submit(_simulate_point, p["scenario"], source_for(p), meta(p)): p for p in todo}
+            for f in as_completed(futs):
+                finish(futs[f], f.result())
+
+
 def run_sweep(
     scenario: str | Path,
     grid: dict[str, list[Any]],
@@ -109,60 +190,22 @@ def run_sweep(
 ) -> SweepResult:
     """Simulate every combination of ``grid`` values (field → list) for ``seeds`` seeds.
 
-    Seeds are the scenario's seed, +1, ..., +seeds-1. Returns the combined summary; see the
-    module docstring for the folder layout and resuming.
+    Seeds are the scenario's seed, +1, ..., +seeds-1. Every point's scenario is validated
+    before the folder is touched. Returns the combined summary; see the module docstring for
+    the folder layout and resuming.
     """
     from bssim.sim import make_source, prepare_scenario, source_key
 
-    if not grid:
-        raise ValueError("sweep: give at least one parameter to sweep")
-    if seeds < 1:
-        raise ValueError(f"sweep: seeds must be >= 1, got {seeds}")
-    if workers < 1:
-        raise ValueError(f"sweep: workers must be >= 1, got {workers}")
-    dotted = [resolve_field_path(k) for k in grid]
-    if len(set(dotted)) != len(dotted):
-        raise ValueError(f"sweep: a field is given twice: {dotted}")
-    cols = _column_names(dotted)
+    dotted, cols = _grid_columns(grid, seeds, workers)
     base_over = dict(overrides or {})
     base, base_path = prepare_scenario(scenario, base_over, None, epochs)
-    if out is None:
-        out = Path("results") / (f"{base.name}-sweep-" + "-".join(cols))
-    out = Path(out)
-    points_dir = out / "points"
-    points_dir.mkdir(parents=True, exist_ok=True)
-    for stale in points_dir.glob(".tmp-*"):  # left by an interrupted run
-        shutil.rmtree(stale, ignore_errors=True)
-    write_json_atomic(out / "sweep.json", {
+    points = _points(scenario, grid, dotted, cols, seeds, base_over, epochs, base.seed)
+    out = Path(out) if out is not None else Path("results") / (f"{base.name}-sweep-" + "-".join(cols))
+    points_dir = _prepare_folder(out, {
         "scenario_file": str(scenario), "grid": {d: list(v) for d, v in zip(dotted, grid.values())},
         "columns": cols, "seeds": seeds, "epochs": epochs, "overrides": base_over,
     })
-
-    # every point: validated scenario, id, swept values
-    points = []
-    for combo in itertools.product(*grid.values()):
-        for s in range(seeds):
-            values = dict(zip(cols, combo))
-            ov = {**base_over, **dict(zip(dotted, combo))}
-            sc, _ = prepare_scenario(scenario, ov, base.seed + s, epochs)
-            pid = point_id(values, sc.seed)
-            points.append({"id": pid, "values": values, "seed": sc.seed, "scenario": sc})
-
-    todo, n_skipped = [], 0
-    for p in points:
-        folder = points_dir / p["id"]
-        if is_complete(folder):
-            with open(folder / "manifest.json") as fh:
-                done = json.load(fh).get("scenario")
-            if done != p["scenario"].model_dump(mode="json"):
-                raise ValueError(f"{folder}: this point was computed from a different scenario; "
-                                 "remove it or sweep into another --out")
-            n_skipped += 1
-        else:
-            if folder.exists():
-                shutil.rmtree(folder)
-            todo.append(p)
-
+    todo, n_skipped = _pending(points, points_dir)
     sources: dict[str, Any] = {}
 
     def source_for(p):
@@ -184,26 +227,11 @@ def run_sweep(
         if bar is not None:
             bar.update(1)
 
-    def meta(p):
-        return {"id": p["id"], "values": p["values"], "seed": p["seed"]}
-
     try:
-        if dask is not None:
-            _run_dask(todo, source_for, finish, meta, dask, workers)
-        elif workers == 1 or len(todo) <= 1:
-            for p in todo:
-                finish(p, _simulate_point(p["scenario"], source_for(p), meta(p)))
-        else:
-            import multiprocessing as mp
-
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
-                futs = {ex.submit(_simulate_point, p["scenario"], source_for(p), meta(p)): p for p in todo}
-                for f in as_completed(futs):
-                    finish(futs[f], f.result())
+        _execute(todo, source_for, finish, workers, dask)
     finally:
         if bar is not None:
             bar.close()
-
     summary = combine(out, points, cols, csv=csv, user_epochs=combine_user_epochs)
     return SweepResult(out, summary, cols, len(todo), n_skipped)
 

@@ -35,7 +35,7 @@ def vtest():
 def test_digital_options_of_a_street_camera_frame(model, vtest):
     frame = vtest.frames[300]
     spec = MeasureSpec(levels=rate_levels([1.0, 0.5], [None]))
-    rows = pd.DataFrame(measure_item(frame, vtest.library, model, spec))
+    rows = pd.DataFrame(measure_item(frame, vtest.library, model, spec).rows)
     assert set(rows["scheme"]) == {"direct", "key"} and rows["matched"].all()
     d = rows[rows.scheme == "direct"].set_index("rate_label")
     k = rows[rows.scheme == "key"].set_index("rate_label")
@@ -52,14 +52,14 @@ def test_digital_options_of_a_street_camera_frame(model, vtest):
 def test_a_photograph_without_library_has_direct_options_only(model):
     kodak = load_media(Media(path=str(KODAK), files=1), None, "content.media[0]")
     assert kodak.library is None
-    rows = pd.DataFrame(measure_item(kodak.frames[0], None, model, MeasureSpec(levels=rate_levels([0.75], [None]))))
+    rows = pd.DataFrame(measure_item(kodak.frames[0], None, model, MeasureSpec(levels=rate_levels([0.75], [None]))).rows)
     assert list(rows["scheme"]) == ["direct"] and not rows["matched"].any()
 
 
 def test_analog_options_improve_with_snr_and_count_symbols(model, vtest):
     frame = vtest.frames[300]
     spec = MeasureSpec(levels=rate_levels([0.5], [None]), mode="analog", snr_db=(0.0, 20.0))
-    rows = pd.DataFrame(measure_item(frame, vtest.library, model, spec))
+    rows = pd.DataFrame(measure_item(frame, vtest.library, model, spec).rows)
     d = rows[rows.scheme == "direct"].set_index("snr_db")
     assert d.loc[20.0, "psnr_db"] > d.loc[0.0, "psnr_db"] + 0.5
     h, w = 288, 384  # the frame at scale 0.5, sides multiples of 4
@@ -89,3 +89,14 @@ def test_a_partly_undecodable_video_is_probed_and_bad_frames_are_an_error():
         load_media(Media(path=str(TREE), frames="0:400:100"), None, "content.media[0]")
     ok = load_media(Media(path=str(TREE), frames=f"0:{n}:30", library_frames=10), None, "content.media[0]")
     assert sorted(ok.frames) == list(range(0, n, 30)) and ok.library is not None
+
+
+def test_a_truncated_video_asking_for_frames_that_do_not_decode_is_an_error(tmp_path):
+    """The first 1/30 of vtest.avi's bytes: the container still says 795 frames."""
+    cut = tmp_path / "vtest_cut.avi"
+    data = VIDEO.read_bytes()
+    cut.write_bytes(data[: len(data) // 30])
+    n = probe_video(cut)["decodable_frames"]
+    assert 0 < n < 100
+    with pytest.raises(ValueError, match=rf"frames = '0:795:200' asks for frame 600, but only the first {n} frames"):
+        load_media(Media(path=str(cut), frames="0:795:200"), None, "content.media[0]")
