@@ -215,8 +215,9 @@ class Scheduler(_Strict):
 class Link(_Strict):
     """Link abstraction that prices every option (docs/model.md section 1)."""
 
-    model: Literal["shannon", "analog"] = Field(
-        "shannon", description="shannon: error-free bits at the Shannon rate; analog: JSCC symbols at an SNR level"
+    model: Literal["shannon", "analog", "nr"] = Field(
+        "shannon", description="shannon: error-free bits at the Shannon rate; analog: JSCC symbols at an SNR level; "
+        "nr: the bits over 5G NR PDSCH (Sionna MCS/TBS/BLER, docs/model.md section nr)"
     )
     bits_per_value: int = Field(6, ge=1, le=12, description="shannon: quantisation of the JSCC latents before entropy coding")
     snr_levels_db: list[float] = Field(
@@ -224,6 +225,14 @@ class Link(_Strict):
         description="analog: per-symbol SNR levels of the menu, each measured (never extrapolated)",
     )
     channel: Literal["awgn", "rayleigh"] = Field("awgn", description="analog: channel the JSCC symbols are measured over")
+    bler_target: float = Field(0.1, gt=0, lt=1, description="nr: transport-block BLER target of link adaptation")
+    harq: Literal["drop", "retransmit"] = Field(
+        "retransmit", description="nr: a failed transport block is dropped, or resent in spare slots within T"
+    )
+    numerology: int = Field(1, ge=0, le=4, description="nr: μ, subcarrier spacing 15·2^μ kHz, slot 1 ms/2^μ")
+    mcs_table: int = Field(1, ge=1, le=4, description="nr: PDSCH MCS table of TS 38.214 (1: up to 64-QAM)")
+    pdsch_symbols: int = Field(12, ge=1, le=14, description="nr: OFDM symbols per slot carrying PDSCH (14 − control)")
+    dmrs_per_prb: int = Field(12, ge=0, le=60, description="nr: DMRS resource elements per PRB and slot")
 
 
 class ObjectiveSettings(_Strict):

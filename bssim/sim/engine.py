@@ -30,6 +30,10 @@ indoor state, gets a new path loss from its new distance, and its shadowing foll
 spatially correlated AR(1) update exp(−Δd/d_corr) of TR 38.901's decorrelation distances
 (stream ``shadowing``, epoch); a static user keeps its shadowing.
 
+Links with transmission failures (``nr``): after each epoch's decision the link draws the
+outcome per served user (stream ``harq``, epoch) and the rows carry ``delivered``,
+``harq_retx`` and ``nr_tbler`` besides the MCS and slots of the menu item.
+
 Randomness: every draw comes from a named stream of the master seed (:mod:`bssim.seeding`):
 the initial users use streams ``placement``, ``large_scale``, ``content``, ``lifecycle`` and
 fading block 0, so ``bssim solve`` (which runs this engine's epoch) sees exactly the instance
@@ -162,6 +166,9 @@ class Engine:
 
     def _record(self, e: int, t: float, res: EpochResult, idx: np.ndarray, info, n_active: int) -> None:
         cols = res.per_user(self.metric)
+        outcome = getattr(self.config.link, "outcome", None)  # links with transmission failures (nr)
+        if outcome is not None:
+            cols.update(outcome(res, seeded_rng(self.seed, "harq", e)))
         items = res.inputs.offers.items
         gain = res.inputs.channels.gain
         served = cols["served"]
@@ -179,6 +186,9 @@ class Engine:
                "items_dropped": int(items[~served].sum()), "objective": float(cols["utility"].sum()),
                "quality_sum": float(cols["quality"].sum()), "power_used_w": float(cols["power_w"].sum()),
                "p_max_w": self.config.p_max_w, "solve_time_s": float(sol.solve_time_s)}
+        if "delivered" in cols:
+            row["n_delivered"] = int(cols["delivered"].sum())
+            row["quality_delivered_sum"] = float(cols["quality"][cols["delivered"]].sum())
         for scheme in ("direct", "key"):
             row[f"n_{scheme}"] = int((cols["scheme"] == scheme).sum())
         self.epoch_rows.append(row)
