@@ -131,27 +131,58 @@ def _threshold_db(tbler: np.ndarray, grid_db: np.ndarray, target: float) -> np.n
     return np.where(trailing > 0, grid_db[np.minimum(idx, grid_db.size - 1)], np.inf)
 
 
-@lru_cache(maxsize=512)
-def mcs_grid(carrier: Carrier, n_prb: int, bler_target: float) -> McsGrid:
-    """TBS and threshold SINR of every usable MCS for ``n_prb`` PRBs (module docstring)."""
+def _mcs_table(mcs_table: int):
+    """(MCS index, Q, R) tensors of the valid PDSCH MCS of ``mcs_table`` (Sionna)."""
     import torch
-    from sionna.phy.nr.utils import calculate_tb_size, decode_mcs_index
+    from sionna.phy.nr.utils import decode_mcs_index
 
     idx = torch.as_tensor(list(_MCS_INDICES), dtype=torch.int32)
-    q, r = decode_mcs_index(idx, table_index=carrier.mcs_table, is_pusch=False, check_index_validity=False)
+    q, r = decode_mcs_index(idx, table_index=mcs_table, is_pusch=False, check_index_validity=False)
     valid = (q > 0).numpy() & (r > 0).numpy()
-    idx, q, r = idx[valid], q[valid], r[valid]
-    m = idx.numel()
-    if n_prb < 1 or m == 0:
-        empty = np.zeros(0)
-        return McsGrid(empty.astype(int), empty.astype(int), empty, empty, empty, empty, empty)
-    full = lambda v: torch.full((m,), v, dtype=torch.int32)  # noqa: E731
-    tbs, cbs, ncb = calculate_tb_size(q, r, num_prbs=full(n_prb), num_ofdm_symbols=full(carrier.pdsch_symbols),
-                                      num_dmrs_per_prb=full(carrier.dmrs_per_prb), return_cw_length=False)[:3]
-    tbs, cbs, ncb = (t.numpy().astype(np.int64) for t in (tbs, cbs, ncb))
+    return idx[valid], q[valid], r[valid]
+
+
+def _grid(idx, q, r, sizes, mcs_table: int, bler_target: float) -> McsGrid:
+    """McsGrid from Sionna's (TBS, CB size, #CB) per MCS with the threshold SINR at the target."""
+    tbs, cbs, ncb = (t.numpy().astype(np.int64) for t in sizes)
     grid = sinr_grid_db()
     mcs_np = idx.numpy().astype(np.int64)
-    bler = code_block_bler(mcs_np[:, None], carrier.mcs_table, cbs[:, None], np.broadcast_to(grid, (m, grid.size)))
+    m = mcs_np.size
+    bler = code_block_bler(mcs_np[:, None], mcs_table, cbs[:, None], np.broadcast_to(grid, (m, grid.size)))
     tbler = transport_block_error_rate(bler, ncb[:, None])
     thr = np.where(tbs > 0, _threshold_db(tbler, grid, bler_target), np.inf)
     return McsGrid(mcs_np, q.numpy().astype(np.int64), r.numpy().astype(float), tbs, cbs, ncb, thr)
+
+
+def _empty_grid() -> McsGrid:
+    e = np.zeros(0)
+    return McsGrid(e.astype(int), e.astype(int), e, e.astype(int), e.astype(int), e.astype(int), e)
+
+
+@lru_cache(maxsize=512)
+def mcs_grid(carrier: Carrier, n_prb: int, bler_target: float) -> McsGrid:
+    """TBS per slot and threshold SINR of every usable MCS for ``n_prb`` PRBs (module docstring)."""
+    import torch
+    from sionna.phy.nr.utils import calculate_tb_size
+
+    idx, q, r = _mcs_table(carrier.mcs_table)
+    m = idx.numel()
+    if n_prb < 1 or m == 0:
+        return _empty_grid()
+    full = lambda v: torch.full((m,), v, dtype=torch.int32)  # noqa: E731
+    sizes = calculate_tb_size(q, r, num_prbs=full(n_prb), num_ofdm_symbols=full(carrier.pdsch_symbols),
+                              num_dmrs_per_prb=full(carrier.dmrs_per_prb), return_cw_length=False)[:3]
+    return _grid(idx, q, r, sizes, carrier.mcs_table, bler_target)
+
+
+@lru_cache(maxsize=512)
+def mcs_grid_for_symbols(n_symbols: int, mcs_table: int, bler_target: float) -> McsGrid:
+    """One transport block over ``n_symbols`` QAM symbols (Q·n coded bits): TBS and threshold per MCS."""
+    import torch
+    from sionna.phy.nr.utils import calculate_tb_size
+
+    idx, q, r = _mcs_table(mcs_table)
+    if n_symbols < 1 or idx.numel() == 0:
+        return _empty_grid()
+    sizes = calculate_tb_size(q, r, num_coded_bits=(q * int(n_symbols)).to(torch.int32), return_cw_length=False)[:3]
+    return _grid(idx, q, r, sizes, mcs_table, bler_target)

@@ -1,0 +1,55 @@
+"""Sionna's 5G LDPC + QAM on real bits, and the practical separation baseline built on it."""
+
+import numpy as np
+import pytest
+
+from bssim.baselines.practical import CODECS, decode, largest_fitting, practical_baseline
+from bssim.metrics import psnr_db
+
+
+def _image(h: int = 64, w: int = 96) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    rng = np.random.default_rng(0)
+    img = np.stack([x * 255 / w, y * 255 / h, 128 + 60 * np.sin(x / 5.0) * np.cos(y / 7.0)], axis=-1)
+    return np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+
+
+def test_ldpc_qam_bler_falls_from_one_to_zero_around_the_mcs_threshold():
+    from bssim.nr.coded import CodeBlockLink
+    from bssim.nr.phy import Carrier, mcs_grid
+
+    g = mcs_grid(Carrier(), 4, 0.1)
+    i = int(np.flatnonzero(g.mcs == 10)[0])  # 16-QAM, R = 0.33, one code block of 720 bits
+    thr = float(g.threshold_sinr_db[i])
+    link = CodeBlockLink(int(g.modulation_order[i]), float(g.coderate[i]), int(g.cb_size[i]))
+    below = link.bler(thr - 2.0, 200, seed=1)
+    above = link.bler(thr + 2.0, 200, seed=2)
+    assert below >= 0.9 and above <= 0.05, (below, above)
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_codecs_fit_the_budget_and_decode(codec):
+    img = _image()
+    fit = largest_fitting(img, codec, 40_000)
+    assert fit is not None
+    data, q = fit
+    assert 8 * len(data) <= 40_000
+    dec = decode(data, codec)
+    assert dec.shape == img.shape and psnr_db(img, dec) > 20
+    small = largest_fitting(img, codec, 12_000)
+    assert small is None or small[1] <= q
+    assert decode(b"\x00" * 50, codec) is None
+
+
+def test_practical_baseline_delivers_above_threshold_and_falls_off_the_cliff():
+    img = _image()
+    mean_psnr = psnr_db(img, np.broadcast_to(img.reshape(-1, 3).mean(0).round().astype(np.uint8), img.shape).copy())
+    good = practical_baseline(img, 3000, 15.0, seed=1)
+    assert good["practical_baseline_crc_ok"] and good["practical_baseline_mcs"] >= 10
+    assert good["practical_baseline_codec"] in CODECS
+    assert good["practical_baseline_psnr_db"] > mean_psnr + 5
+    faded = practical_baseline(img, 3000, 15.0, fading_gain=0.05, seed=1)  # 13 dB fade: CRC fails
+    assert faded["practical_baseline_mcs"] == good["practical_baseline_mcs"] and not faded["practical_baseline_crc_ok"]
+    assert faded["practical_baseline_psnr_db"] == pytest.approx(mean_psnr)
+    nothing = practical_baseline(img, 3000, -10.0, seed=1)  # below every MCS threshold
+    assert nothing["practical_baseline_mcs"] == -1 and nothing["practical_baseline_psnr_db"] == pytest.approx(mean_psnr)
