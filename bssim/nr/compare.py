@@ -55,8 +55,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--links", default="shannon,nr")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--p-max-w", type=float, default=None)
+    ap.add_argument("--solver", default=None, help="one solver for every link (the DP takes <= 126 items per user)")
     a = ap.parse_args(argv)
     ov = {"scheduler.p_max_w": a.p_max_w} if a.p_max_w is not None else {}
+    if a.solver:
+        ov["scheduler.solver"] = a.solver
     df = compare(a.scenario, a.links.split(","), a.epochs, ov)
     print(markdown(df))
 

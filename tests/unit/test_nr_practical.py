@@ -53,3 +53,21 @@ def test_practical_baseline_delivers_above_threshold_and_falls_off_the_cliff():
     assert faded["practical_baseline_psnr_db"] == pytest.approx(mean_psnr)
     nothing = practical_baseline(img, 3000, -10.0, seed=1)  # below every MCS threshold
     assert nothing["practical_baseline_mcs"] == -1 and nothing["practical_baseline_psnr_db"] == pytest.approx(mean_psnr)
+
+
+def test_eval_rows_and_summary_carry_the_practical_baseline():
+    from bssim.jscc.evaluate import EvalSettings, _with_baseline, summarize
+
+    img = _image()
+    s = EvalSettings(snrs_db=(15.0,), quality_metrics=False)
+    rows = []
+    for i in range(2):
+        row = {"kind": "policy", "level": None, "image": f"im{i}", "channel": "awgn", "snr_db": 15.0,
+               "psnr_db": 30.0, "mse": 10.0, "rate": 1.0, "n_active": 16, "cbr": 0.1, "n_channel_uses": 3000}
+        rows.append(_with_baseline(row, img, s, 0, i))
+    for r in rows:
+        assert r["practical_baseline_mcs"] >= 10 and r["practical_baseline_codec"] in CODECS
+        assert r["practical_baseline_psnr_db"] <= r["baseline_psnr_db"] + 1e-9  # practical never beats ideal
+    (summary,) = summarize(rows, "test")
+    assert summary["practical_baseline_psnr_db"] == pytest.approx(np.mean([r["practical_baseline_psnr_db"] for r in rows]))
+    assert summary["practical_baseline_codec"] in CODECS and summary["practical_baseline_delivered"] == 1.0
