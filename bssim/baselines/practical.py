@@ -4,7 +4,8 @@ For one image sent over k channel uses (the JSCC's own k) at SNR γ:
 
 1. link adaptation: of the PDSCH MCS (TS 38.214 table 1), the one with the largest transport
    block TBS_m over k QAM symbols (Q_m·k coded bits, ``bssim.nr.phy.mcs_grid_for_symbols``)
-   whose threshold SINR (TBLER ≤ 10 % in Sionna's tables) is ≤ γ; none → nothing is sent;
+   whose threshold SINR (TBLER ≤ 10 % in Sionna's tables) is ≤ γ and which Sionna's
+   encoder supports (no BG1 below rate 1/3); none → nothing is sent;
 2. source coding: JPEG 2000 (OpenCV), WebP and AVIF (Pillow) each at the largest quality
    whose file fits in TBS_m bits; the transmitter keeps the best PSNR (it knows the image);
 3. transport: the file, zero-padded to TBS_m, through Sionna's TBEncoder → QAM → y = h·x + n
@@ -92,6 +93,22 @@ def _mean_image(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(colour, img.shape))
 
 
+def adapt(g, n_symbols: int, snr_db: float) -> int:
+    """Index into ``g`` of the largest-TBS MCS with threshold ≤ ``snr_db`` that Sionna's
+    TBEncoder can build (it lacks BG1 below rate 1/3: such an MCS is skipped); −1 if none."""
+    from bssim.nr.coded import transport_block_encoder
+
+    usable = np.flatnonzero(g.threshold_sinr_db <= snr_db)
+    for j in usable[np.argsort(-g.tbs_bits[usable], kind="stable")]:
+        try:
+            transport_block_encoder(int(g.tbs_bits[j]), int(g.modulation_order[j]) * n_symbols,
+                                    float(g.coderate[j]), int(g.modulation_order[j]))
+        except ValueError:
+            continue
+        return int(j)
+    return -1
+
+
 def practical_baseline(img: np.ndarray, n_symbols: int, snr_db: float, fading_gain: float = 1.0,
                        seed: int = 0) -> dict[str, Any]:  # fmt: skip
     """Columns ``practical_baseline_psnr_db``, ``_codec``, ``_mcs``, ``_quality``, ``_bits``, ``_crc_ok``."""
@@ -102,10 +119,9 @@ def practical_baseline(img: np.ndarray, n_symbols: int, snr_db: float, fading_ga
                            "practical_baseline_quality": np.nan, "practical_baseline_bits": 0,
                            "practical_baseline_crc_ok": False}  # fmt: skip
     g = mcs_grid_for_symbols(int(n_symbols), 1, BLER_TARGET)
-    usable = np.flatnonzero(g.threshold_sinr_db <= snr_db)
+    j = adapt(g, int(n_symbols), snr_db)
     best = None
-    if usable.size:
-        j = usable[np.argmax(g.tbs_bits[usable])]
+    if j >= 0:
         for codec in CODECS:
             fit = largest_fitting(img, codec, int(g.tbs_bits[j]))
             if fit is not None:

@@ -71,3 +71,15 @@ def test_eval_rows_and_summary_carry_the_practical_baseline():
     (summary,) = summarize(rows, "test")
     assert summary["practical_baseline_psnr_db"] == pytest.approx(np.mean([r["practical_baseline_psnr_db"] for r in rows]))
     assert summary["practical_baseline_codec"] in CODECS and summary["practical_baseline_delivered"] == 1.0
+
+
+def test_link_adaptation_skips_mcs_sionna_cannot_encode():
+    from bssim.baselines.practical import adapt
+    from bssim.nr.phy import mcs_grid_for_symbols
+
+    n = 20000  # large TBs: MCS 4 (R = 0.30) would need BG1 below rate 1/3
+    g = mcs_grid_for_symbols(n, 1, 0.1)
+    m4 = int(np.flatnonzero(g.mcs == 4)[0])
+    j = adapt(g, n, float(g.threshold_sinr_db[m4]) + 0.01)
+    assert j >= 0 and g.mcs[j] != 4 and g.threshold_sinr_db[j] <= g.threshold_sinr_db[m4] + 0.01
+    assert adapt(g, n, -30.0) == -1
