@@ -8,6 +8,11 @@
   torch; it agrees with pytorch-msssim where that applies, see tests/test_metrics.py).
   Images whose shorter side is too small for five scales (<= 160 px) are evaluated with as
   many scales as fit, with the weights renormalised; below 11 px it is ``nan``.
+- Task metrics ``person_iou`` and ``person_f1`` (can the receiver still find the people?):
+  :mod:`bssim.semantic.task`, docs/semantic.md. They run neural/HOG models: slow, measured
+  only when asked.
+
+:data:`QUALITY_METRICS` names every metric an option can be measured and scheduled by.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 PSNR_CAP_DB = 100.0
+IMAGE_METRICS = ("ssim", "psnr_db", "ms_ssim")
+TASK_METRICS = ("person_iou", "person_f1")
+QUALITY_METRICS = IMAGE_METRICS + TASK_METRICS
 _MSSSIM_WEIGHTS = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
 
 

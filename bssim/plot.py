@@ -116,8 +116,36 @@ def _line_figure(summary, x, hue, col, ylabel, title, out, name, budget=False) -
         xs = np.sort(summary[x].unique())
         ax.plot(xs, xs, "k:", linewidth=1, label="budget $P_{max}$")
     ax.set_xlabel(LABELS.get(x, x))
+    _x_scale(ax, summary[x])
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out, name)
+
+
+def _x_scale(ax, values: pd.Series) -> None:
+    """Log x axis when the swept values are positive and span more than a decade."""
+    xs = pd.to_numeric(values, errors="coerce").dropna().to_numpy(float)
+    if xs.size and xs.min() > 0 and xs.max() / xs.min() > 10:
+        ax.set_xscale("log")
+
+
+def dp_gain_figure(summary: pd.DataFrame, x: str, out: Path, name: str = "dp_gain") -> list[Path]:
+    """The DP's objective minus each other solver's, paired by seed (mean ± 1 s.d.) against ``x``."""
+    keys = [c for c in (x, "seed") if c in summary.columns]
+    wide = summary.pivot_table(index=keys, columns="solver", values="objective_per_epoch", aggfunc="mean")
+    fig, axs = _subplots()
+    ax = axs[0, 0]
+    for other in [c for c in wide.columns if c != "dp"]:
+        diff = (wide["dp"] - wide[other]).rename("gain").reset_index()
+        _band(ax, diff, x, "gain", f"DP − {SOLVER_WORDS.get(other, other)}")
+    ax.axhline(0.0, color="k", linewidth=0.8)
+    ax.set_yscale("symlog", linthresh=1.0)
+    _x_scale(ax, summary[x])
+    ax.set_xlabel(LABELS.get(x, x))
+    ax.set_ylabel("objective gained by the DP per epoch")
+    ax.set_title("what the optimisation buys (paired by seed)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _save(fig, out, name)
@@ -127,7 +155,7 @@ def options_figure(shares: pd.DataFrame, x: str, hue: list[str], out: Path, name
     """Stacked share of requests per option against ``x``, one panel per ``hue`` group.
 
     ``shares``: columns ``x``, ``hue``..., ``option``, ``share`` (:func:`bssim.results.option_shares`)."""
-    options = sorted(shares["option"].unique(), key=lambda o: (o == "not served", o.split(" ")[0], o))
+    options = sorted(shares["option"].unique(), key=_option_order)
     colors = _option_colors(options)
     groups = list(shares.groupby(hue, sort=True)) if hue else [((), shares)]
     fig, axs = _subplots(1, len(groups), figsize=(3.6 * len(groups), 3.8), sharey=True)
@@ -141,10 +169,28 @@ def options_figure(shares: pd.DataFrame, x: str, hue: list[str], out: Path, name
         ax.set_title("; ".join(hue_words(h, v) for h, v in zip(hue, key)) or "all requests", fontsize=8)
         ax.set_ylim(0, 1)
         ax.set_xlim(xs.min(), xs.max()) if xs.size > 1 else None
+        _x_scale(ax, pd.Series(xs))
     axs[0, 0].set_ylabel("share of requests")
     handles, labels = axs[0, 0].get_legend_handles_labels()
     axs[0, -1].legend(handles[::-1], labels[::-1], fontsize=7, loc="center left", bbox_to_anchor=(1.03, 0.5))
     return _save(fig, out, name)
+
+
+def _option_order(option: str) -> tuple:
+    """Sort key: by scheme, then by nominal payload s²·n (cheap first); 'not served' last."""
+    if option == "not served" or " " not in option:
+        return (option == "not served", option, 0.0, option)
+    scheme, label = option.split(" ", 1)
+    scale, channels = 1.0, 0.0
+    for token in label.split("/"):
+        try:
+            if token.startswith("s"):
+                scale = float(token[1:])
+            elif token.startswith("c"):
+                channels = float(token[1:].split("@")[0])
+        except ValueError:
+            pass
+    return (False, scheme, scale * scale * channels, option)
 
 
 def _option_colors(options: list[str]) -> dict[str, tuple]:
@@ -187,6 +233,8 @@ def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | N
         from bssim.results import option_shares
 
         files += options_figure(option_shares(user_epochs, [x] + hue), x, hue, out)
+    if "solver" in swept and "dp" in set(summary["solver"]) and summary["solver"].nunique() > 1:
+        files += dp_gain_figure(summary, x, out)
     return files
 
 

@@ -241,7 +241,9 @@ class ObjectiveSettings(_Strict):
     kind: Literal["sum", "log", "seed"] = Field(
         "sum", description="sum: Σ Q_n; log: Σ ln(1 + Q_n/ε) (proportional fairness); seed: Σ Q_n/Q_n,direct"
     )
-    metric: Literal["ssim", "psnr", "ms_ssim"] = Field("ssim", description="quality Q measured against the original frame")
+    metric: Literal["ssim", "psnr", "ms_ssim", "person_iou", "person_f1"] = Field(
+        "ssim", description="quality Q against the original frame; person_iou / person_f1: the people found on it "
+        "versus on the original (task metrics, measured only when chosen here; docs/semantic.md)")
     epsilon: float = Field(0.01, gt=0, description="log: ε, in the metric's units")
     min_quality: float | None = Field(None, description="items below this quality are not offered")
 

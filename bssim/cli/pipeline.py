@@ -5,6 +5,7 @@ A thin layer over :mod:`bssim.pipeline`; bad input prints ``error: ...`` and exi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -37,6 +38,8 @@ def measure_cmd(
     extractor: str = typer.Option("bgdiff", "--extractor", help="rembg | bgdiff | hybrid."),
     alpha_mode: str = typer.Option("receiver_diff", "--alpha-mode", help="receiver_diff | sent | receiver_rembg | box."),
     channel: str = typer.Option("awgn", "--channel", help="analog: awgn | rayleigh."),
+    metrics: str = typer.Option("ssim,psnr", "--metrics", help="Comma-separated quality metrics: ssim, psnr, ms_ssim, "
+                                "person_iou, person_f1 (task metrics: seconds per option, docs/semantic.md)."),
     checkpoint: Path = typer.Option(None, "--checkpoint", help="JSCC checkpoint (default: shipped one)."),
     out: Path = typer.Option(None, "--out", help="Output folder (default results/pipeline/<input name>)."),
     png_frames: int = typer.Option(2, "--png-frames", help="Side-by-side PNGs (top rate level) for this many frames."),
@@ -50,25 +53,37 @@ def measure_cmd(
         out = out or Path("results") / "pipeline" / input.stem
         check_output_folder(out, "--out")
         media, model, spec = _measure_setup(input, library, frames, link, snr, scales, bits_per_value, extractor,
-                                            alpha_mode, channel, checkpoint)
+                                            alpha_mode, channel, checkpoint, parse_metrics(metrics))
         from bssim.content.measured import measure_media
 
         df = measure_media(media, model, spec, progress=True)
         _write_measure_outputs(df, media, model, spec, out, png_frames)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
         _fail(exc)
     cols = ["scheme", "rate_label"] + (["snr_db"] if link == "analog" else [])
     cost = "bits" if link != "analog" else "symbols"
     summary = df.groupby(cols, dropna=False).agg(items=("item", "count"), matched=("matched", "mean"),
-                                                  **{cost: (cost, "mean")}, ssim=("ssim", "mean"),
-                                                  psnr_db=("psnr_db", "mean")).reset_index()
-    _print_table(summary, f"{input.name}: mean over items (JSCC {getattr(model, 'model_version', '?')}) -> {out}")
+                                                  **{cost: (cost, "mean")},
+                                                  **{m: (m, "mean") for m in spec.metrics}).reset_index()
+    _print_table(summary, f"{input.name}: mean over items (JSCC {model.model_version}) -> {out}")
     if as_json:
         sys.stdout.write(json.dumps(json_safe(df.to_dict("records")), indent=1) + "\n")
 
 
+def parse_metrics(text: str) -> tuple[str, ...]:
+    """'ssim,psnr,person_f1' -> ('ssim', 'psnr_db', 'person_f1'); 'psnr' is PSNR in dB."""
+    from bssim.metrics import QUALITY_METRICS
+
+    names = [{"psnr": "psnr_db"}.get(t.strip(), t.strip()) for t in text.split(",") if t.strip()]
+    bad = [n for n in names if n not in QUALITY_METRICS]
+    if bad or not names or len(set(names)) != len(names):
+        raise ValueError(f"--metrics {text!r}: give distinct names from ssim, psnr, ms_ssim, person_iou, person_f1"
+                         + (f" (unknown: {', '.join(bad)})" if bad else ""))
+    return tuple(names)
+
+
 def _measure_setup(input, library, frames, link, snr, scales, bits_per_value, extractor, alpha_mode, channel,
-                   checkpoint):
+                   checkpoint, metrics=("ssim", "psnr_db")):
     from bssim.content.media import load_media
     from bssim.options.levels import model_channel_levels, rate_levels
     from bssim.options.links import make_link
@@ -86,7 +101,7 @@ def _measure_setup(input, library, frames, link, snr, scales, bits_per_value, ex
     model = default_model(None if checkpoint is None else str(checkpoint))
     levels = rate_levels(parse_float_list(scales, "--scales"), model_channel_levels(model, "model"))
     spec = MeasureSpec(levels=levels, mode=mode, pipeline=PipelineSettings(extractor=extractor, alpha_mode=alpha_mode),
-                       bits_per_value=bits_per_value, channel=channel,
+                       bits_per_value=bits_per_value, channel=channel, metrics=metrics,
                        snr_db=tuple(parse_float_list(snr, "--snr (dB)")) if mode == "analog" else ())
     return media, model, spec
 
@@ -94,14 +109,15 @@ def _measure_setup(input, library, frames, link, snr, scales, bits_per_value, ex
 def _write_measure_outputs(df, media, model, spec, out: Path, png_frames: int) -> None:
     """The rows as Parquet + CSV, and original | direct | key PNGs at the top rate level."""
     from bssim.options.measure import measure_item
-    from bssim.pipeline.io import write_image
+    from bssim.files import write_image
     from bssim.plot import side_by_side
     from bssim.results import write_table
 
     write_table(df, out / "measurements")
     top = spec.levels[-1].label
+    images_spec = dataclasses.replace(spec, metrics=("ssim",))  # the PNGs need the images, not slow task metrics
     for frame_id in list(media.frames)[: max(0, png_frames)]:
-        res = measure_item(media.frames[frame_id], media.library, model, spec, keep_images=True)
+        res = measure_item(media.frames[frame_id], media.library, model, images_spec, keep_images=True)
         for snr in spec.snr_db or (None,):
             direct = res.images.get(("direct", top, snr))
             key = res.images.get(("key", top, snr))
@@ -160,7 +176,7 @@ def library_build(
     """Build a background library from images or a video."""
     try:
         from bssim.pipeline import library_from_folder, library_from_video
-        from bssim.pipeline.io import is_video
+        from bssim.files import is_video
 
         if source.is_dir():
             lib = library_from_folder(source, orb_features)

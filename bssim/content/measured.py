@@ -46,7 +46,8 @@ def measure_spec(scenario: Scenario, model):
     link = scenario.link
     channels = model_channel_levels(model, mc.channel_levels)
     c_policy = model.cfg.c_out * getattr(model.cfg, "target_rate", 0.5)
-    metrics = ("ssim", "psnr_db") + (("ms_ssim",) if scenario.objective.metric == "ms_ssim" else ())
+    metric = scenario.objective.metric_column
+    metrics = ("ssim", "psnr_db") + ((metric,) if metric not in ("ssim", "psnr_db") else ())
     mode = make_link(link.model).mode
     return MeasureSpec(
         levels=rate_levels(mc.scales, channels, c_policy), mode=mode,
@@ -58,11 +59,11 @@ def measure_spec(scenario: Scenario, model):
 
 def _measure_items(m: MediaItems, model, spec, bar) -> list[dict]:
     from bssim.options.measure import measure_item
-    from bssim.pipeline.io import content_id
+    from bssim.files import content_id
     from bssim.pipeline.library import library_fingerprint
 
     lib_fp = library_fingerprint(m.library) if m.library is not None else None
-    version = getattr(model, "model_version", "untracked")
+    version = model.model_version
     rows = []
     for frame_id, frame in m.frames.items():
         key = {"content": content_id(frame), "library": lib_fp, "spec": spec.as_dict(), "model": version}
@@ -119,6 +120,6 @@ def measure_content(scenario: Scenario, scenario_path: Path | None = None, progr
     index = {n: i for i, n in enumerate(table.item_names)}
     media_items = [np.array([index[f"{m.name}#{f}"] for f in m.frames], np.int64) for m in media]
     shares = np.array([m.entry.share for m in media], float)
-    provenance = {"checkpoint_hash": getattr(model, "model_version", None), "measurement": spec.as_dict(),
+    provenance = {"checkpoint_hash": model.model_version, "measurement": spec.as_dict(),
                   "media": [{"media": m.entry.path, "share": m.entry.share, **m.info} for m in media]}
     return MeasuredCatalog(table, [m.name for m in media], media_items, shares / shares.sum(), df, provenance)

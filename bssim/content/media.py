@@ -77,7 +77,7 @@ def parse_frames(spec: str, n_frames: int, where: str) -> range:
 
 def probe_video(path: Path) -> dict:
     """Frames that decode in sequence, the container's count, size and fps (cached by file hash)."""
-    from bssim.pipeline.io import file_hash, iter_video, video_info
+    from bssim.files import file_hash, iter_video, video_info
 
     def compute() -> dict:
         info = video_info(path)
@@ -88,7 +88,7 @@ def probe_video(path: Path) -> dict:
 
 
 def _video_library(path: Path, entry: Media, n_frames: int, orb_features: int):
-    from bssim.pipeline.io import file_hash
+    from bssim.files import file_hash
     from bssim.pipeline.video import library_from_video
 
     def build():
@@ -101,7 +101,7 @@ def _video_library(path: Path, entry: Media, n_frames: int, orb_features: int):
 
 
 def _load_video(path: Path, entry: Media, where: str, orb_features: int, scenario_path: Path | None) -> MediaItems:
-    from bssim.pipeline.io import file_hash, iter_video
+    from bssim.files import file_hash, iter_video
 
     probe = probe_video(path)
     n = int(probe["decodable_frames"])
@@ -126,7 +126,7 @@ def _load_video(path: Path, entry: Media, where: str, orb_features: int, scenari
 
 
 def _load_images(path: Path, entry: Media, where: str, scenario_path: Path | None) -> MediaItems:
-    from bssim.pipeline.io import list_images, read_image
+    from bssim.files import list_images, read_image
     from bssim.pipeline.library import load_library
 
     files = list_images(path) if path.is_dir() else [path]
@@ -161,7 +161,7 @@ def check_media(entries: list[Media], scenario_path: Path | None, extractor: str
 
 def load_media(entry: Media, scenario_path: Path | None, where: str, orb_features: int = 1000) -> MediaItems:
     """Resolve, probe and load one media entry (module docstring)."""
-    from bssim.pipeline.io import IMAGE_SUFFIXES, is_video
+    from bssim.files import IMAGE_SUFFIXES, is_video
 
     path = resolve_path(entry.path, scenario_path, where)
     if path.is_file() and is_video(path):

@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 from bssim.jscc.channels import ChannelSpec, apply_channel, pilot_symbols
-from bssim.jscc.checkpoint import file_hash, model_from_checkpoint, read_checkpoint
+from bssim.files import file_hash
+from bssim.jscc.checkpoint import model_from_checkpoint, read_checkpoint
 from bssim.jscc.model import AdaptiveJSCC, JSCCConfig
 from bssim.jscc.policy import level_index
 from bssim.jscc.payload import channel_uses, payload_bits
@@ -72,7 +73,7 @@ def load_model(path: str | Path | None = None, device: str = "cpu", precision: s
     obj = read_checkpoint(p)
     model = model_from_checkpoint(obj, device=device)
     model.precision = prec
-    model.model_version = file_hash(p)
+    model.model_version = file_hash(p, n_hex=12)
     model.checkpoint_path = str(p)
     model.meta = obj.get("meta", {})
     return model

@@ -13,7 +13,6 @@ checkpoints used by ``--resume``.
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 from pathlib import Path
 from typing import Any
@@ -27,15 +26,6 @@ FORMAT = "bssim-jscc/2"
 OLD_FORMATS = {
     "bssim-jscc/1": "the previous architecture (independent per-channel on/off policy, no nested rate levels)",
 }
-
-
-def file_hash(path: str | Path, n: int = 12) -> str:
-    """First ``n`` hex digits of the SHA-256 of the file (the model version / cache key)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:n]
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:

@@ -51,9 +51,9 @@ def compare(images: str | Path, adaptive: str | Path, fixed: list[str | Path], s
             seed: int = 0, limit: int = 0, precision: str = "auto") -> list[dict[str, Any]]:  # fmt: skip
     """One row per SNR: adaptive PSNR and rate, fixed models' PSNRs, interpolated Δ (dB)."""
     from bssim.jscc import load_model
-    from bssim.jscc.data import list_images, read_rgb
+    from bssim.files import list_images, read_image
 
-    imgs = [read_rgb(f) for f in list_images(images)[: limit or None]]
+    imgs = [read_image(f, allow_grey=True) for f in list_images(images)[: limit or None]]
     ad = load_model(adaptive, precision=precision)
     ad_res = _measure(ad, imgs, snrs_db, None, seed)
     fixed_res: dict[int, list[tuple[float, float]]] = {}

@@ -1,7 +1,7 @@
 """Training images for the deep JSCC: a folder of photographs, or CIFAR-10's python batches.
 
 - A folder: every ``*.png``, ``*.jpg``, ``*.jpeg``, ``*.bmp``, ``*.tif(f)``, ``*.webp`` file,
-  read as RGB uint8 with OpenCV. Training draws augmented crops from them
+  read as RGB uint8 by :func:`bssim.files.read_image`. Training draws augmented crops from them
   (:class:`bssim.jscc.sampler.CropSampler`).
 - ``cifar-10-batches-py``: the folder (or its parent) with ``data_batch_1`` … ``data_batch_5``.
   These files are Python pickles. They are read with :class:`_SafeUnpickler`, which only
@@ -18,33 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+from bssim.files import list_images, read_image
+
 CIFAR_DIR = "cifar-10-batches-py"
-
-
-def read_rgb(path: str | Path) -> np.ndarray:
-    """Read an image file as RGB uint8 (H, W, 3) with OpenCV (grey → 3 channels, alpha dropped)."""
-    import cv2
-
-    try:
-        buf = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as exc:
-        raise ValueError(f"cannot read image {path}: {exc}") from exc
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if bgr is None:
-        raise ValueError(f"cannot read image {path}: not an image OpenCV can decode")
-    return np.ascontiguousarray(bgr[:, :, ::-1])
-
-
-def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly in ``folder``, sorted by name."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return files
 
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -117,7 +93,7 @@ def load_training_images(folder: str | Path, val_every: int = 10) -> tuple[list[
     val_idx = set(range(0, len(files), val_every)) if val_every > 0 else set()
     train, val, names = [], [], []
     for i, f in enumerate(files):
-        img = read_rgb(f)
+        img = read_image(f, allow_grey=True)
         if i in val_idx:
             val.append(img)
             names.append(f.name)

@@ -122,11 +122,11 @@ def evaluate(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     """Evaluate every image of a folder → (summary rows, per-image rows)."""
     from bssim.jscc import load_model
-    from bssim.jscc.data import list_images, read_rgb
+    from bssim.files import list_images, read_image
 
     files = list_images(images)[: s.limit or None]
     model = load_model(checkpoint, precision=precision)
-    imgs = [(f.name, read_rgb(f)) for f in files]
+    imgs = [(f.name, read_image(f, allow_grey=True)) for f in files]
     runs = plan(model, s)
     rows: list[dict[str, Any]] = []
     for n, (channel, snr, j, level) in enumerate(runs):

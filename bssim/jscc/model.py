@@ -102,6 +102,11 @@ class AdaptiveJSCC(nn.Module):
         self.policy = RatePolicy(self.cfg)
         self.decoder = Decoder(self.cfg)
         self.precision = "fp32"
+        # provenance, filled in by bssim.jscc.load_model: SHA-256 of the checkpoint file
+        # (12 hex digits; cache keys and manifests), its path and its training metadata
+        self.model_version = "untracked"
+        self.checkpoint_path: str | None = None
+        self.meta: dict = {}
         self.to(memory_format=torch.channels_last)
 
     @property

@@ -19,6 +19,10 @@ Two measurement modes, one per link abstraction family (docs/model.md section 1)
   per image, plus the side information as QPSK symbols (⌈bits/2⌉, assumed error-free on a
   control channel); one row per SNR.
 
+``spec.metrics`` lists the quality metrics measured (default SSIM and PSNR); the task
+metrics ``person_iou`` and ``person_f1`` (:mod:`bssim.semantic.task`) are slow and measured
+only when listed; the original frame's people are found once per frame.
+
 Each row also carries diagnostics: ``psnr_fg_db`` (PSNR inside the people: bgdiff against
 B*, dilated, when the background matched), and for key rows ``fg_fraction``, ``box_fraction``
 and ``fg_missed_fraction`` (share of that reference foreground outside every box).
@@ -39,9 +43,8 @@ import numpy as np
 import torch
 
 from bssim.jscc.digital import DEFAULT_BITS_PER_VALUE, code_levels, stream_channels
-from bssim.metrics import ms_ssim, psnr_db, ssim
+from bssim.metrics import QUALITY_METRICS, masked_psnr_db, ms_ssim, psnr_db, ssim
 from bssim.options.levels import RateLevel
-from bssim.metrics import masked_psnr_db
 from bssim.pipeline.extract import reference_foreground
 from bssim.pipeline.keyinfo import box_area, side_info_bits
 from bssim.pipeline.library import BackgroundLibrary
@@ -50,7 +53,7 @@ from bssim.pipeline.synthesis import composite, mask_png_bits, receiver_alpha
 from bssim.pipeline.transmitter import KeyInfo, PipelineSettings, extract_key_info
 
 MODES = ("digital", "analog")
-METRICS = ("ssim", "psnr_db", "ms_ssim")
+METRICS = QUALITY_METRICS
 DIRECT_SIDE_BITS = 32  # the frame's height and width (u16 each): the receiver scales back to them
 METRIC_FUNCTIONS = {"ssim": ssim, "psnr_db": psnr_db, "ms_ssim": ms_ssim}
 
@@ -78,6 +81,8 @@ class MeasureSpec:
         bad = [m for m in self.metrics if m not in METRICS]
         if bad:
             raise ValueError(f"quality metric(s) {bad} unknown; choose from {', '.join(METRICS)}")
+        if not self.metrics or len(set(self.metrics)) != len(self.metrics):
+            raise ValueError(f"quality metrics {list(self.metrics)}: give at least one, each once")
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -166,10 +171,26 @@ class _Context:
     fg: np.ndarray | None
     keep_images: bool
     out: ItemMeasurement
+    originals: dict = field(default_factory=dict)  # task metric -> the original frame's analysis
+
+    def quality(self, rec: np.ndarray) -> dict[str, float]:
+        """Every requested metric of ``rec`` against the frame (task metrics: the frame analysed once)."""
+        from bssim.semantic.task import TASK_METRICS
+
+        out = {}
+        for m in self.spec.metrics:
+            if m in TASK_METRICS:
+                analyse, compare = TASK_METRICS[m]
+                if m not in self.originals:
+                    self.originals[m] = analyse(self.frame)
+                out[m] = compare(self.originals[m], analyse(rec))
+            else:
+                out[m] = METRIC_FUNCTIONS[m](self.frame, rec)
+        return out
 
     def add(self, scheme: str, index: int, lv: RateLevel, snr_db: float, cost: int, n_act: float,
             rec: np.ndarray, extra: dict | None = None) -> None:
-        quality = {m: METRIC_FUNCTIONS[m](self.frame, rec) for m in self.spec.metrics}
+        quality = self.quality(rec)
         quality["psnr_fg_db"] = masked_psnr_db(self.frame, rec, self.fg) if self.fg is not None else float("nan")
         self.out.rows.append({**_row(scheme, index, lv, snr_db, cost, n_act, quality, self.spec), **(extra or {})})
         if self.keep_images:

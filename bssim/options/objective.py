@@ -1,7 +1,9 @@
 """Objectives: the utility u_nm the scheduler maximises, Σ_n u_n (docs/model.md section 3).
 
 Every user not served has u = 0 and Q = 0. For a served user with quality Q (the metric
-chosen by ``metric``: SSIM, PSNR in dB or MS-SSIM, measured against the original frame):
+chosen by ``metric``: SSIM, PSNR in dB or MS-SSIM against the original frame, or a task
+metric, ``person_iou`` or ``person_f1``, people found on it versus on the original,
+:mod:`bssim.semantic.task`):
 
 * ``sum`` (default): u = Q, the total absolute quality.
 * ``log`` (proportional fairness, Kelly 1998): u = ln(1 + Q/ε) = ln(ε + Q) − ln ε, i.e.
@@ -22,10 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bssim.metrics import QUALITY_METRICS
 from bssim.options.links import Menu
 
 KINDS = ("sum", "log", "seed")
-METRICS = ("ssim", "psnr_db", "ms_ssim")
+METRICS = QUALITY_METRICS
 
 
 @dataclass(frozen=True)

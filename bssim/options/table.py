@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bssim.metrics import QUALITY_METRICS
+
 SCHEMES = ("direct", "key")
 
 
@@ -89,7 +91,7 @@ class OptionTable:
         order = {s: i for i, s in enumerate(SCHEMES)}
         opts = opts.assign(_o=opts["scheme"].map(lambda s: order.get(s, len(order)))).sort_values(["_o", "scheme", "rate_level"])
         snrs = np.unique(rows["snr_db"].to_numpy(float)) if rows["snr_db"].notna().any() else np.array([np.nan])
-        metrics = [m for m in ("ssim", "psnr_db", "ms_ssim") if m in rows and rows[m].notna().any()]
+        metrics = [m for m in QUALITY_METRICS if m in rows and rows[m].notna().any()]
         i_idx = rows[item_column].astype(str).map({n: i for i, n in enumerate(names)}).to_numpy()
         k_map = {(s, int(r)): k for k, (s, r) in enumerate(zip(opts["scheme"], opts["rate_level"]))}
         k_idx = np.array([k_map[(s, int(r))] for s, r in zip(rows["scheme"], rows["rate_level"])])

@@ -18,7 +18,7 @@ measured through these stages by :func:`bssim.options.measure.measure_item`.
 from __future__ import annotations
 
 from bssim.pipeline.extract import EXTRACTORS, ExtractorSettings, extract_foreground, rembg_model_path, set_threads
-from bssim.pipeline.io import content_id, read_frames, read_image, video_info
+from bssim.files import content_id, read_frames, read_image, video_info
 from bssim.pipeline.keyinfo import boxes_from_mask, side_info_bits
 from bssim.pipeline.library import BackgroundLibrary, library_from_folder, load_library
 from bssim.pipeline.matching import MatchResult, match_background

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bssim.atomic import atomic_dir
-from bssim.pipeline.io import check_rgb, list_images, read_image, write_image
+from bssim.files import check_rgb, list_images, read_image, write_image
 from bssim.pipeline.orb import OrbFeatures, orb_features
 
 FORMAT = "bssim-background-library"
@@ -163,7 +163,7 @@ def library_fingerprint(library: BackgroundLibrary) -> str:
     """First 16 hex digits of SHA-256 over the backgrounds' names and pixels (a cache key)."""
     import hashlib
 
-    from bssim.pipeline.io import content_id
+    from bssim.files import content_id
 
     h = hashlib.sha256()
     for e in library.entries:

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from bssim.pipeline.extract import bgdiff_mask, rembg_mask, remove_small
-from bssim.pipeline.io import check_rgb, read_frames, video_info
+from bssim.files import check_rgb, read_frames, video_info
 from bssim.pipeline.orb import match_count, orb_features
 
 FILL_MODES = ("inpaint", "median", "none")

@@ -27,8 +27,8 @@ Design notes
 
 * Power quantum (:mod:`bssim.sched.quantum`, one place for the DP, CP-SAT and the bounds):
   costs c = ceil(P / Δ) steps, exact, capacity C. ``grid=G``: Δ = P_max / G, C = G (the
-  seed). ``quantum_w=Δ``: a fixed Δ, C = floor(P_max / Δ). Neither (default): Δ = median
-  over users of the cheapest positive power / 4096, independent of P_max. In every mode
+  seed). ``quantum_w=Δ``: a fixed Δ, C = floor(P_max / Δ). Neither (default): Δ = mean
+  over users of the cheapest positive power (capped at 1000 medians) / 4096, independent of P_max. In every mode
   the integer model's optimum is non-decreasing in P_max (on the grid too: C = G is fixed
   and the costs ceil(P·G / P_max) fall as P_max grows); only a fixed Δ lets the number of
   users the grid can serve (C) grow with the budget.

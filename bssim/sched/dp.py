@@ -16,7 +16,7 @@ round up and C·Δ <= P_max, Σ c <= C implies Σ P <= P_max in watts.
 Never worse than greedy (``fallback=True``, default): rounding every served user's power up
 to whole steps wastes up to one step each, so the grid optimum can lose a user (or an
 upgrade) that a greedy working on continuous watts still fits -- most where the budget
-serves users much cheaper than the median user that sets the automatic Δ. After the DP
+serves users much cheaper than the mean user that sets the automatic Δ. After the DP
 (and ``polish``), both greedies (:func:`~bssim.sched.baselines.greedy`, plain and
 ``hull=True``) are run and the best choice returned if its real objective is higher
 (``info["fallback"]`` = "greedy" or "greedy_hull", else None). ``info["int_objective"]``

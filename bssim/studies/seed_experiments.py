@@ -31,7 +31,7 @@ from bssim.jscc.digital import code_levels
 from bssim.options.levels import model_channel_levels, rate_levels
 from bssim.options.measure import MeasureSpec, default_model, measure_item
 from bssim.paths import shared_data
-from bssim.pipeline.io import list_images, read_frames, read_image, write_image
+from bssim.files import list_images, read_frames, read_image, write_image
 from bssim.pipeline.library import BackgroundLibrary
 from bssim.pipeline.matching import match_background
 from bssim.pipeline.transmitter import PipelineSettings

@@ -24,7 +24,7 @@ from bssim.pipeline import (
     side_info_bits,
     temporal_background,
 )
-from bssim.pipeline.io import list_images
+from bssim.files import list_images
 from bssim.pipeline.keyinfo import boxes_from_mask, merge_boxes
 from bssim.pipeline.resolution import downscale, scaled_size, upscale
 
@@ -90,7 +90,7 @@ def test_library_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="index.json"):
         BackgroundLibrary.load(tmp_path)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no image files"):
+    with pytest.raises(ValueError, match="no images"):
         library_from_folder(tmp_path / "empty")
     img = np.zeros((64, 64, 3), np.uint8)
     with pytest.raises(ValueError, match="library is empty"):
@@ -211,7 +211,7 @@ def test_resolution_detection_scales_below_threshold_and_back():
 
 # ---- bad input ---------------------------------------------------------------------------
 def test_bad_inputs_give_clear_errors(tmp_path):
-    from bssim.pipeline.io import check_rgb, read_frames
+    from bssim.files import check_rgb, read_frames
 
     bad = tmp_path / "broken.avi"
     bad.write_bytes(b"this is not a video" * 100)

@@ -140,7 +140,7 @@ def test_cli_bad_input_exits_2(tmp_path):
     assert res.exit_code == 2 and "900:1000:1" in res.output
     (tmp_path / "empty").mkdir()
     res = runner.invoke(app, ["library", "build", str(tmp_path / "empty"), "--out", str(tmp_path / "lib")])
-    assert res.exit_code == 2 and "no image files" in res.output
+    assert res.exit_code == 2 and "no images" in res.output
     BackgroundLibrary().save(tmp_path / "emptylib")
     res = runner.invoke(app, ["pipeline", "measure", str(VIDEO), "--library", str(tmp_path / "emptylib"),
                               "--frames", "0:1:1", "--out", str(tmp_path / "o")])

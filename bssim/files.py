@@ -1,4 +1,5 @@
-"""Reading images and video frames as RGB uint8, with clear errors for bad input."""
+"""Files in and out: images and video frames as RGB uint8 (clear errors for bad input),
+image folders, and content hashes of files and arrays (cache keys, model versions)."""
 
 from __future__ import annotations
 
@@ -133,11 +134,14 @@ def read_frames(path: str | Path, frames: Sequence[int] | range | None = None) -
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files (by suffix) directly in ``folder``, sorted by name."""
+    """Image files (by suffix) directly in ``folder``, sorted by name; none is an error."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder not found: {folder}")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return files
 
 
 def is_video(path: str | Path) -> bool:
@@ -152,8 +156,8 @@ def content_id(image: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
-def file_hash(path: str | Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 (first 16 hex digits) of a file's bytes."""
+def file_hash(path: str | Path, n_hex: int = 16, chunk: int = 1 << 20) -> str:
+    """SHA-256 (first ``n_hex`` hex digits) of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while True:
@@ -161,4 +165,4 @@ def file_hash(path: str | Path, chunk: int = 1 << 20) -> str:
             if not b:
                 break
             h.update(b)
-    return h.hexdigest()[:16]
+    return h.hexdigest()[:n_hex]

