@@ -59,7 +59,7 @@ class EpochConfig:
 
         sch, ob = scenario.scheduler, scenario.objective
         objective = Objective(ob.kind, ob.metric_column, ob.epsilon, ob.min_quality)
-        return cls(p_max_w=float(sch.p_max_w), link=make_link(scenario.link.model), objective=objective,
+        return cls(p_max_w=float(sch.p_max_w), link=make_link(scenario.link.model, scenario.link), objective=objective,
                    solver=sch.solver, grid=sch.grid, quantum_w=sch.power_quantum_w,
                    solver_options=sch.solver_options())
 
@@ -96,12 +96,13 @@ class EpochResult:
         snr_level = np.concatenate([[np.nan], menu.snr_level_db])[c + 1]
         power = pick(self.problem.power_w, 0.0)
         rx = link.snr_db(power, ch.gain, ch.noise_w, ch.loss_w)
+        extra = {k: pick(v, -1 if v.dtype.kind == "i" else np.nan) for k, v in menu.item_info.items()}
         return {
             "scheme": scheme, "rate_level": level.astype(np.int64), "rate_label": label,
             "snr_level_db": snr_level, "power_w": power,
             "bits": pick(menu.bits, 0.0), "symbols": pick(menu.symbols, 0.0),
             "quality": pick(menu.quality[metric], 0.0), "utility": pick(self.problem.quality, 0.0),
-            "rx_snr_db": np.where(served, rx, np.nan), "served": served,
+            "rx_snr_db": np.where(served, rx, np.nan), **extra, "served": served,
         }
 
     def table(self, metric: str) -> pd.DataFrame:

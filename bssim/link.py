@@ -6,7 +6,10 @@ their name. Sources:
 - rate and inversion: seed 000 section IV, with a bandwidth B added (DESIGN.md section 2);
 - thermal noise: N = k·T0·B·NF;
 - UMa / UMi street-canyon path loss and LOS probability: 3GPP TR 38.901 V17, Table 7.4.1-1
-  and Table 7.4.2-1;
+  and Table 7.4.2-1, valid for 0.5–100 GHz (checked: a carrier outside raises ValueError);
+- outdoor-to-indoor (O2I) penetration loss: TR 38.901 §7.4.3.1, Tables 7.4.3-1 and -2;
+- shadow-fading std and its decorrelation distance: TR 38.901 Table 7.4.1-1 and Table 7.5-6
+  (exponential autocorrelation, Gudmundson's model, TR 38.901 §7.6.3.1);
 - log-distance path loss with log-normal shadowing: Rappaport, *Wireless Communications*, 4.9.
 """
 
@@ -67,8 +70,34 @@ def thermal_noise_w(
 
 
 # --------------------------------------------------------------------------- path loss
+#: TR 38.901 validity range of the carrier frequency (§7.4.1: 0.5–100 GHz), in Hz.
+TR38901_CARRIER_RANGE_HZ = (0.5e9, 100e9)
+
+
+def check_tr38901_carrier(carrier_hz: float, where: str) -> float:
+    """``carrier_hz`` if TR 38.901 covers it (0.5–100 GHz), else a ValueError naming the value.
+
+    Catches the usual slip of a carrier in GHz where Hz are expected (5.0 instead of 5e9),
+    which the formulas would silently turn into a negative path loss.
+    """
+    f = float(carrier_hz)
+    lo, hi = TR38901_CARRIER_RANGE_HZ
+    if not lo <= f <= hi:
+        hint = f" (in Hz: {f:g} GHz is {f * 1e9:g})" if 0 < f <= 100 else ""
+        raise ValueError(f"{where}: carrier_hz = {f:g} Hz is outside TR 38.901's 0.5–100 GHz{hint}")
+    return f
+
+
+def _check_positive_carrier(carrier_hz: float, where: str) -> float:
+    f = float(carrier_hz)
+    if not (np.isfinite(f) and f >= 1e6):
+        raise ValueError(f"{where}: carrier_hz = {f:g} Hz must be a frequency in Hz (>= 1 MHz; 3.5 GHz is 3.5e9)")
+    return f
+
+
 def free_space_pathloss_db(distance_m: ArrayLike, carrier_hz: float) -> FloatArray:
     """Friis: 20·log10(4π·d·f/c)."""
+    carrier_hz = _check_positive_carrier(carrier_hz, "free_space_pathloss_db")
     d = np.asarray(distance_m, dtype=float)
     return 20.0 * np.log10(4.0 * np.pi * d * carrier_hz / SPEED_OF_LIGHT_M_PER_S)
 
@@ -108,6 +137,7 @@ def _tr38901_pathloss_db(
     model: str, distance_2d_m: ArrayLike, carrier_hz: float, los: ArrayLike, h_bs_m: float, h_ut_m: float
 ) -> FloatArray:
     k = _TR38901[model]
+    carrier_hz = check_tr38901_carrier(carrier_hz, f"{model}_pathloss_db")
     d2 = np.maximum(np.asarray(distance_2d_m, dtype=float), 10.0)  # the model's 10 m minimum
     d3 = _distance_3d_m(d2, h_bs_m, h_ut_m)
     log_fc = np.log10(carrier_hz / 1e9)
@@ -174,8 +204,89 @@ def los_probability(
     return np.where(d <= 18.0, 1.0, np.clip(p, 0.0, 1.0))
 
 
-#: Shadow-fading standard deviations in dB, TR 38.901 Table 7.4.1-1.
+#: Shadow-fading standard deviations in dB, TR 38.901 Table 7.4.1-1 (LOS / NLOS) and
+#: Table 7.5-6 Part-1 (O2I: 7 dB for UMa and UMi).
 SHADOWING_STD_DB = {("uma", True): 4.0, ("uma", False): 6.0, ("umi", True): 4.0, ("umi", False): 7.82}
+O2I_SHADOWING_STD_DB = {"uma": 7.0, "umi": 7.0}
+
+#: Shadow-fading decorrelation distances in m, TR 38.901 Table 7.5-6 Part-1 ("correlation
+#: distance" of SF): UMa LOS 37, NLOS 50, O2I 7; UMi LOS 10, NLOS 13, O2I 7.
+SHADOWING_DECORRELATION_M = {("uma", True): 37.0, ("uma", False): 50.0, ("umi", True): 10.0, ("umi", False): 13.0}
+O2I_SHADOWING_DECORRELATION_M = {"uma": 7.0, "umi": 7.0}
+
+
+def correlated_shadowing_db(
+    shadowing_db: ArrayLike, moved_m: ArrayLike, sigma_db: ArrayLike, decorrelation_m: ArrayLike,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """Shadowing after a move of ``moved_m``: the AR(1) update of an exponentially correlated field.
+
+    S' = ρ·S + sqrt(1 − ρ²)·σ·z,  ρ = exp(−Δd/d_corr),  z ~ N(0, 1)
+
+    Gudmundson's model (exponential spatial autocorrelation R(Δd) = exp(−Δd/d_corr)), which
+    TR 38.901 §7.5 / §7.6.3.1 uses for the large-scale parameters, with d_corr from Table 7.5-6.
+    Along a user's path it keeps S ~ N(0, σ²) and corr(S(x), S(x + Δd)) = exp(−Δd/d_corr);
+    a user that did not move keeps its shadowing exactly.
+    """
+    s = np.asarray(shadowing_db, dtype=float)
+    rho = np.exp(-np.abs(np.asarray(moved_m, dtype=float)) / np.asarray(decorrelation_m, dtype=float))
+    return rho * s + np.sqrt(1.0 - rho**2) * np.asarray(sigma_db, dtype=float) * rng.standard_normal(s.shape)
+
+
+# --------------------------------------------------------------------------- O2I
+#: TR 38.901 Table 7.4.3-1 material penetration losses in dB, f in GHz (V17; V19 changed
+#: IRR glass to 25.4 + 0.11·f, bssim follows V17 like the rest of this module).
+def material_loss_db(material: str, carrier_hz: float) -> float:
+    """L = a + b·f (f in GHz): standard glass 2 + 0.2f, IRR glass 23 + 0.3f, concrete 5 + 4f, wood 4.85 + 0.12f."""
+    f = check_tr38901_carrier(carrier_hz, "material_loss_db") / 1e9
+    coeffs = {"glass": (2.0, 0.2), "irr_glass": (23.0, 0.3), "concrete": (5.0, 4.0), "wood": (4.85, 0.12)}
+    if material not in coeffs:
+        raise ValueError(f"material_loss_db: material {material!r} unknown; choose one of {', '.join(coeffs)}")
+    a, b = coeffs[material]
+    return a + b * f
+
+
+#: O2I building penetration models, TR 38.901 Table 7.4.3-2: (material shares), σ_P in dB.
+O2I_MODELS = {
+    "low": ({"glass": 0.3, "concrete": 0.7}, 4.4),
+    "high": ({"irr_glass": 0.7, "concrete": 0.3}, 6.5),
+}
+
+
+def o2i_wall_loss_db(model: Literal["low", "high"], carrier_hz: float) -> float:
+    """Loss through the external wall, TR 38.901 Table 7.4.3-2:
+
+    low:  PL_tw = 5 − 10·log10(0.3·10^(−L_glass/10) + 0.7·10^(−L_concrete/10))
+    high: PL_tw = 5 − 10·log10(0.7·10^(−L_IRRglass/10) + 0.3·10^(−L_concrete/10))
+    """
+    if model not in O2I_MODELS:
+        raise ValueError(f"o2i model must be 'low' or 'high', got {model!r}")
+    shares, _ = O2I_MODELS[model]
+    total = sum(w * 10.0 ** (-material_loss_db(m, carrier_hz) / 10.0) for m, w in shares.items())
+    return 5.0 - 10.0 * math.log10(total)
+
+
+def o2i_penetration_loss_db(
+    model: Literal["low", "high"], carrier_hz: float, indoor_distance_m: ArrayLike, rng: np.random.Generator | None = None,
+) -> FloatArray:
+    """O2I penetration loss PL_tw + PL_in + N(0, σ_P²), TR 38.901 §7.4.3.1 (eq. 7.4-2).
+
+    PL_in = 0.5·d_2D-in (dB, d in m); σ_P = 4.4 dB (low loss) or 6.5 dB (high loss). Without
+    ``rng`` the random part is left out (its mean, 0). The total path loss of an indoor user
+    is PL_b(d_3D-out + d_3D-in) + this.
+    """
+    d_in = np.asarray(indoor_distance_m, dtype=float)
+    if np.any(d_in < 0):
+        raise ValueError("o2i_penetration_loss_db: indoor_distance_m must be >= 0")
+    loss = o2i_wall_loss_db(model, carrier_hz) + 0.5 * d_in
+    if rng is not None:
+        loss = loss + O2I_MODELS[model][1] * rng.standard_normal(d_in.shape)
+    return loss
+
+
+def indoor_distance_m(rng: np.random.Generator, n: int, max_m: float = 25.0) -> FloatArray:
+    """d_2D-in = min of two independent U(0, max) draws (TR 38.901 Table 7.4.3-2 note, 25 m for UMa/UMi)."""
+    return np.minimum(rng.uniform(0.0, max_m, size=n), rng.uniform(0.0, max_m, size=n))
 
 
 # --------------------------------------------------------------------------- fading

@@ -133,8 +133,31 @@ class Cell(_Strict):
     rician_k_db: float = Field(6.0, description="Rician K factor (fading = 'rician')")
     antenna_gain_db: float = Field(0.0, ge=-50, le=60, description="total Tx + Rx antenna gain")
     loss_w: float = Field(0.0, ge=0, description="transmission loss L of the seed's rate formula")
-    bs_height_m: float = Field(25.0, gt=1, le=200)
+    bs_height_m: float = Field(
+        25.0, gt=1, le=200, description="BS antenna height; default follows the path-loss model (UMa 25 m, UMi 10 m)"
+    )
     ue_height_m: float = Field(1.5, gt=1, le=22.5)
+    indoor_share: float = Field(
+        0.0, ge=0, le=1, description="share of users indoors (TR 38.901 O2I, UMa/UMi; 3GPP calibration: 0.8)"
+    )
+    o2i_high_loss_share: float = Field(
+        0.0, ge=0, le=1, description="share of indoor users behind the high-loss O2I model (TR 38.901 Table 7.4.3-2); the rest low-loss"
+    )
+    indoor_distance_max_m: float = Field(
+        25.0, gt=0, le=1000, description="indoor distance d_2D-in = min of two U(0, this) draws (TR 38.901: 25 m)"
+    )
+    shadowing_decorrelation_m: float | None = Field(
+        None, gt=0, le=10_000,
+        description="moving users: shadowing decorrelation distance; default TR 38.901 Table 7.5-6 (UMa 37/50/7 m LOS/NLOS/O2I)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_defaults(cls, data: Any) -> Any:
+        """Defaults that follow the path-loss model (TR 38.901 Table 7.2-1): UMi BS height 10 m."""
+        if isinstance(data, dict) and "bs_height_m" not in data and data.get("pathloss") == "umi":
+            data = {**data, "bs_height_m": 10.0}
+        return data
 
     @model_validator(mode="after")
     def _geometry(self) -> "Cell":
@@ -142,6 +165,10 @@ class Cell(_Strict):
             raise ValueError(
                 f"min_distance_m ({self.min_distance_m}) must be smaller than radius_m ({self.radius_m})"
             )
+        if self.pathloss in ("uma", "umi") and not 0.5 <= self.carrier_ghz <= 100:
+            raise ValueError(f"carrier_ghz = {self.carrier_ghz}: TR 38.901 ({self.pathloss}) is valid for 0.5-100 GHz")
+        if self.indoor_share > 0 and self.pathloss == "log_distance":
+            raise ValueError("indoor_share > 0 needs pathloss = 'uma' or 'umi' (TR 38.901 O2I model)")
         return self
 
 
@@ -188,8 +215,9 @@ class Scheduler(_Strict):
 class Link(_Strict):
     """Link abstraction that prices every option (docs/model.md section 1)."""
 
-    model: Literal["shannon", "analog"] = Field(
-        "shannon", description="shannon: error-free bits at the Shannon rate; analog: JSCC symbols at an SNR level"
+    model: Literal["shannon", "analog", "nr"] = Field(
+        "shannon", description="shannon: error-free bits at the Shannon rate; analog: JSCC symbols at an SNR level; "
+        "nr: the bits over 5G NR PDSCH (Sionna MCS/TBS/BLER, docs/model.md section nr)"
     )
     bits_per_value: int = Field(6, ge=1, le=12, description="shannon: quantisation of the JSCC latents before entropy coding")
     snr_levels_db: list[float] = Field(
@@ -197,6 +225,14 @@ class Link(_Strict):
         description="analog: per-symbol SNR levels of the menu, each measured (never extrapolated)",
     )
     channel: Literal["awgn", "rayleigh"] = Field("awgn", description="analog: channel the JSCC symbols are measured over")
+    bler_target: float = Field(0.1, gt=0, lt=1, description="nr: transport-block BLER target of link adaptation")
+    harq: Literal["drop", "retransmit"] = Field(
+        "retransmit", description="nr: a failed transport block is dropped, or resent in spare slots within T"
+    )
+    numerology: int = Field(1, ge=0, le=4, description="nr: μ, subcarrier spacing 15·2^μ kHz, slot 1 ms/2^μ")
+    mcs_table: int = Field(1, ge=1, le=4, description="nr: PDSCH MCS table of TS 38.214 (1: up to 64-QAM)")
+    pdsch_symbols: int = Field(12, ge=1, le=14, description="nr: OFDM symbols per slot carrying PDSCH (14 − control)")
+    dmrs_per_prb: int = Field(12, ge=0, le=60, description="nr: DMRS resource elements per PRB and slot")
 
 
 class ObjectiveSettings(_Strict):

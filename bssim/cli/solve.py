@@ -50,7 +50,7 @@ def _summary(res, table, p_max: float, label: str) -> dict:
     sol = res.solution
     counts = table["scheme"].astype(str).value_counts()
     detail_cols = ["user", "scheme", "rate_level", "rate_label", "snr_level_db", "power_w", "bits", "symbols",
-                   "quality", "utility"]
+                   "quality", "utility"] + list(res.menu.item_info)
     return {
         "source": label, "solver": sol.solver, "objective": float(sol.objective), "n_users": len(table),
         "n_direct": int(counts.get("direct", 0)), "n_key": int(counts.get("key", 0)), "n_none": int(counts.get("none", 0)),

@@ -5,7 +5,8 @@ For every image, channel and SNR the model transmits the full image (:func:`bssi
 - ``kind = "policy"``: the policy's own rate choice; ``rate`` is the share of the C'_c
   channels it keeps (mean over images, with the min and max over images and the number of
   distinct levels chosen); SSIM and MS-SSIM too; the ideal separation baseline at the same
-  k (:mod:`bssim.jscc.baseline`);
+  k (:mod:`bssim.jscc.baseline`) and the practical one: codec + 5G LDPC/QAM simulated with
+  Sionna, with its cliff (:mod:`bssim.baselines.practical`);
 - ``kind = "level"``: each forced rate level ``level`` (active channels) of ``rate_levels``;
 - ``channel = "none"`` (noiseless ceiling): no noise, decoder told ``cfg.snr_max_db``.
 
@@ -44,6 +45,7 @@ class EvalSettings:
     levels: bool = True
     noiseless: bool = True
     quality_metrics: bool = True
+    practical_baseline: bool = True  # with ``baseline``: codec + 5G LDPC/QAM (bssim.baselines.practical)
 
     def __post_init__(self) -> None:
         from bssim.jscc.channels import CHANNELS, CSI_MODES
@@ -98,6 +100,10 @@ def _with_baseline(row: dict[str, Any], img: np.ndarray, s: EvalSettings, j: int
         gain = float(np.abs((g.normal() + 1j * g.normal()) / math.sqrt(2.0)) ** 2)
     row["fading_gain"] = gain
     row.update(separation_baseline(img, capacity_bits(row["n_channel_uses"], row["snr_db"], gain)))
+    if s.practical_baseline:
+        from bssim.baselines.practical import practical_baseline
+
+        row.update(practical_baseline(img, int(row["n_channel_uses"]), row["snr_db"], gain, seed=s.seed + 1000 * j + i))
     return row
 
 
@@ -157,6 +163,11 @@ def _summary_row(rs: list[dict[str, Any]], model_version: str) -> dict[str, Any]
             vals = [r[f"{c}_psnr_db"] for r in rs]
             out[f"{c}_psnr_db"] = float(np.mean(vals)) if not any(math.isnan(v) for v in vals) else float("nan")
         out["gain_db"] = out["psnr_db"] - out["baseline_psnr_db"]
+    if "practical_baseline_psnr_db" in r0:
+        out["practical_baseline_psnr_db"] = _mean(rs, "practical_baseline_psnr_db")
+        for key in ("practical_baseline_codec", "practical_baseline_mcs"):
+            out[key] = Counter(r[key] for r in rs).most_common(1)[0][0]
+        out["practical_baseline_delivered"] = _mean(rs, "practical_baseline_crc_ok")
     out["model_version"] = model_version
     return out
 

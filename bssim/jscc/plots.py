@@ -2,7 +2,7 @@
 
 - ``psnr_vs_snr_<channel>.png``: PSNR (mean over images) against channel SNR for the
   policy, every forced rate level, the noiseless ceiling of the policy, and the ideal
-  separation baseline;
+  separation baseline and the practical one (codec + 5G LDPC/QAM, its cliff);
 - ``rate_vs_snr.png``: the policy's mean share of active channels against SNR, with the
   range over images;
 - ``psnr_vs_rate_<channel>.png``: PSNR against the bandwidth ratio k/n of the forced levels
@@ -58,6 +58,9 @@ def plot_psnr_vs_snr(summary: list[dict[str, Any]], channel: str, path: Path) ->
     if pol and "baseline_psnr_db" in pol[0]:
         ax.plot([r["snr_db"] for r in pol], [r["baseline_psnr_db"] for r in pol], "s--", color="black",
                 label="separation: best of JPEG/WebP/JPEG 2000 at capacity, same k")  # fmt: skip
+    if pol and "practical_baseline_psnr_db" in pol[0]:
+        ax.plot([r["snr_db"] for r in pol], [r["practical_baseline_psnr_db"] for r in pol], "v-.", color="dimgray",
+                label="practical: JPEG 2000/WebP/AVIF + 5G LDPC/QAM (Sionna), same k: the cliff")  # fmt: skip
     ax.set_xlabel("channel SNR (dB)")
     ax.set_ylabel("PSNR (dB), mean over images")
     ax.set_title(f"{channel.upper()}: quality against SNR per rate level")

@@ -34,6 +34,9 @@ def policy_table(summary: list[dict[str, Any]]) -> str:
                 f"{r['rate_min']:4.2f}-{r['rate_max']:4.2f} {r['cbr']:6.4f} |")  # fmt: skip
         if "baseline_psnr_db" in r:
             line += f" {r['baseline_psnr_db']:9.2f} {r['baseline_codec']:>8} {r['gain_db']:+6.2f}"
+        if "practical_baseline_psnr_db" in r:
+            line += (f" | practical {r['practical_baseline_psnr_db']:6.2f} {r['practical_baseline_codec']:>8}"
+                     f" MCS {r['practical_baseline_mcs']:>2}")
         lines.append(line)
     return "\n".join(lines)
 

@@ -14,13 +14,17 @@ scenario picks one (``[link] model``) and the measurement mode it needs (``mode`
   (:func:`bssim.link.analog_power_w`; infeasible if k > B·T) and delivers the quality
   measured at γ. Menu = options × the measured SNR levels (never extrapolated).
 
-New link models (5G NR, issue 10) register in :data:`LINK_MODELS` with the same interface.
+* ``nr`` (5G NR PDSCH through Sionna, :mod:`bssim.nr.link`): the same bitstreams at the MCS of
+  link adaptation for a BLER target; P = (γ_MCS·N + L)/G; failures drawn after scheduling.
+
+Link models register in :data:`LINK_MODELS` (name -> factory of the scenario's ``[link]``
+settings, ``None`` = defaults).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -56,6 +60,7 @@ class Menu:
     rate_label: tuple[str, ...]  # (M,)
     snr_level_db: np.ndarray  # (M,) target per-symbol SNR (analog), NaN otherwise
     policies: dict[str, np.ndarray]  # fixed policies: per user the item they use, -1 = none
+    item_info: dict[str, np.ndarray] = field(default_factory=dict)  # link's own (N, M) columns, e.g. MCS
 
     @property
     def option_names(self) -> tuple[str, ...]:
@@ -146,12 +151,19 @@ class AnalogLink:
                     _top_columns(scheme, level, snr, ok))
 
 
-LINK_MODELS: dict[str, type] = {"shannon": ShannonLink, "analog": AnalogLink}
+def _nr_link(settings: Any) -> LinkModel:
+    from bssim.nr.link import NrLink  # imports Sionna on first pricing only
+
+    return NrLink.from_settings(settings)
 
 
-def make_link(name: str) -> LinkModel:
-    """The link model registered as ``name``."""
-    try:
-        return LINK_MODELS[name]()
-    except KeyError:
-        raise ValueError(f"link model {name!r} unknown; choose one of {', '.join(LINK_MODELS)}") from None
+LINK_MODELS: dict[str, Callable[[Any], LinkModel]] = {
+    "shannon": lambda settings: ShannonLink(), "analog": lambda settings: AnalogLink(), "nr": _nr_link,
+}
+
+
+def make_link(name: str, settings: Any = None) -> LinkModel:
+    """The link model registered as ``name``, configured by a scenario's ``[link]`` ``settings``."""
+    if name not in LINK_MODELS:
+        raise ValueError(f"error: link model {name!r} unknown; choose one of {', '.join(LINK_MODELS)}")
+    return LINK_MODELS[name](settings)

@@ -24,9 +24,15 @@ once per user and epoch. An item not served in its epoch is dropped and counted
 (``deadline_met`` = False, ``items_dropped``).
 
 Channel: G_n = antenna gain × path gain (TR 38.901 / log-distance, from the user's
-position) × shadowing (drawn once per user) × block fading. A moving user keeps its LOS
-state and shadowing and gets a new path loss from its new distance (random direction,
-reflected at the cell edge and at the minimum distance).
+position; O2I penetration loss for indoor users) × shadowing × block fading. A moving user
+(random direction, reflected at the cell edge and at the minimum distance) keeps its LOS and
+indoor state, gets a new path loss from its new distance, and its shadowing follows the
+spatially correlated AR(1) update exp(−Δd/d_corr) of TR 38.901's decorrelation distances
+(stream ``shadowing``, epoch); a static user keeps its shadowing.
+
+Links with transmission failures (``nr``): after each epoch's decision the link draws the
+outcome per served user (stream ``harq``, epoch) and the rows carry ``delivered``,
+``harq_retx`` and ``nr_tbler`` besides the MCS and slots of the menu item.
 
 Randomness: every draw comes from a named stream of the master seed (:mod:`bssim.seeding`):
 the initial users use streams ``placement``, ``large_scale``, ``content``, ``lifecycle`` and
@@ -46,22 +52,12 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from bssim import link
 from bssim.cell import small_scale
 from bssim.epoch import EpochConfig, EpochInput, EpochResult, schedule
 from bssim.options.links import Channels
-from bssim.scenario import Cell, Scenario
+from bssim.scenario import Scenario
 from bssim.seeding import rng as seeded_rng
 from bssim.sim.population import Population, place_users
-
-
-def pathloss_db(cell: Cell, distance_m: np.ndarray, los: np.ndarray) -> np.ndarray:
-    """Deterministic path loss (dB) of users at ``distance_m`` with LOS state ``los`` (as in :func:`bssim.cell.large_scale`)."""
-    carrier_hz = cell.carrier_ghz * 1e9
-    if cell.pathloss == "log_distance":
-        return link.log_distance_pathloss_db(distance_m, carrier_hz, cell.pathloss_exponent)
-    fn = link.uma_pathloss_db if cell.pathloss == "uma" else link.umi_pathloss_db
-    return fn(distance_m, carrier_hz, los, h_bs_m=cell.bs_height_m, h_ut_m=cell.ue_height_m)
 
 
 class Engine:
@@ -112,7 +108,7 @@ class Engine:
         if gone.sum() > max(1024, gone.size // 2):
             self.pop.keep(~gone)
 
-    def _move(self) -> None:
+    def _move(self, epoch: int) -> None:
         p, cell = self.pop, self.cell
         step = self.sc.sim.speed_mps * self.T
         x = p.x_m + step * np.cos(p.heading_rad)
@@ -122,10 +118,7 @@ class Engine:
         if out.any():  # bounce: stay where you were, turn around
             x[out], y[out] = p.x_m[out], p.y_m[out]
             p.heading_rad[out] = (p.heading_rad[out] + np.pi) % (2 * np.pi)
-            r = np.hypot(x, y)
-        p.x_m, p.y_m, p.distance_m = x, y, r
-        p.pathloss_db = pathloss_db(cell, r, p.los)
-        p.gain_ls = link.db_to_linear(cell.antenna_gain_db - p.pathloss_db - p.shadowing_db)
+        p.move_to(cell, x, y, seeded_rng(self.seed, "shadowing", epoch))
 
     # ------------------------------------------------------------------ processes
     def _channel(self):
@@ -173,6 +166,9 @@ class Engine:
 
     def _record(self, e: int, t: float, res: EpochResult, idx: np.ndarray, info, n_active: int) -> None:
         cols = res.per_user(self.metric)
+        outcome = getattr(self.config.link, "outcome", None)  # links with transmission failures (nr)
+        if outcome is not None:
+            cols.update(outcome(res, seeded_rng(self.seed, "harq", e)))
         items = res.inputs.offers.items
         gain = res.inputs.channels.gain
         served = cols["served"]
@@ -190,6 +186,9 @@ class Engine:
                "items_dropped": int(items[~served].sum()), "objective": float(cols["utility"].sum()),
                "quality_sum": float(cols["quality"].sum()), "power_used_w": float(cols["power_w"].sum()),
                "p_max_w": self.config.p_max_w, "solve_time_s": float(sol.solve_time_s)}
+        if "delivered" in cols:
+            row["n_delivered"] = int(cols["delivered"].sum())
+            row["quality_delivered_sum"] = float(cols["quality"][cols["delivered"]].sum())
         for scheme in ("direct", "key"):
             row[f"n_{scheme}"] = int((cols["scheme"] == scheme).sum())
         self.epoch_rows.append(row)
@@ -198,7 +197,7 @@ class Engine:
         for e in range(epochs):
             t = self.env.now
             if self.sc.sim.speed_mps > 0:
-                self._move()
+                self._move(e)
             inputs, idx, info, active = self.epoch_input(e, t)
             res = schedule(inputs, self.config)
             if self.keep_results:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bssim import link
-from bssim.cell import large_scale, place_uniform_disc
+from bssim.cell import basic_pathloss_db, large_scale, place_uniform_disc
 from bssim.scenario import Cell
 
 
@@ -27,8 +27,12 @@ class Population:
     distance_m: np.ndarray
     heading_rad: np.ndarray
     los: np.ndarray
-    pathloss_db: np.ndarray
+    indoor: np.ndarray  # TR 38.901 O2I user
+    pathloss_db: np.ndarray  # basic path loss + O2I penetration loss
+    o2i_loss_db: np.ndarray  # O2I penetration loss (0 outdoors), fixed per user
     shadowing_db: np.ndarray
+    shadowing_std_db: np.ndarray
+    decorrelation_m: np.ndarray  # shadowing decorrelation distance (TR 38.901 Table 7.5-6)
     gain_ls: np.ndarray  # large-scale power gain: antenna gain × path gain × shadowing (linear)
     fading: np.ndarray  # block-fading power gain |h|² (mean 1)
     join_s: np.ndarray
@@ -57,6 +61,17 @@ class Population:
             setattr(self, name, getattr(self, name)[mask])
         self.content = {k: v[mask] for k, v in self.content.items()}
 
+    def move_to(self, cell: Cell, x_m: np.ndarray, y_m: np.ndarray, rng: np.random.Generator) -> None:
+        """New positions: path loss from the new distance (LOS, indoor state and O2I loss kept),
+        shadowing updated along the path with its spatial correlation
+        (:func:`bssim.link.correlated_shadowing_db`, stream ``rng``)."""
+        moved = np.hypot(x_m - self.x_m, y_m - self.y_m)
+        self.x_m, self.y_m, self.distance_m = x_m, y_m, np.hypot(x_m, y_m)
+        self.pathloss_db = basic_pathloss_db(cell, self.distance_m, self.los) + self.o2i_loss_db
+        self.shadowing_db = link.correlated_shadowing_db(self.shadowing_db, moved, self.shadowing_std_db,
+                                                         self.decorrelation_m, rng)
+        self.gain_ls = link.db_to_linear(cell.antenna_gain_db - self.pathloss_db - self.shadowing_db)
+
     def channel_gain(self, idx: np.ndarray) -> np.ndarray:
         """G_n = large-scale gain × |h|² for users ``idx``."""
         return self.gain_ls[idx] * self.fading[idx]
@@ -73,7 +88,9 @@ def place_users(cell: Cell, n: int, first_uid: int, t_s: float, g_place, g_ls) -
     zeros = np.zeros(n)
     return Population(
         uid=np.arange(first_uid, first_uid + n, dtype=np.int64), x_m=x, y_m=y, distance_m=d,
-        heading_rad=zeros.copy(), los=ls["los"].to_numpy(bool), pathloss_db=pl, shadowing_db=sh,
+        heading_rad=zeros.copy(), los=ls["los"].to_numpy(bool), indoor=ls["indoor"].to_numpy(bool),
+        pathloss_db=pl, o2i_loss_db=ls["o2i_loss_db"].to_numpy(float), shadowing_db=sh,
+        shadowing_std_db=ls["shadowing_std_db"].to_numpy(float), decorrelation_m=ls["decorrelation_m"].to_numpy(float),
         gain_ls=link.db_to_linear(cell.antenna_gain_db - pl - sh), fading=np.ones(n),
         join_s=np.full(n, float(t_s)), leave_s=np.full(n, np.inf), phase_s=zeros.copy(),
         counter=np.zeros(n, dtype=np.int64),

@@ -98,8 +98,8 @@ def test_min_quality_removes_items_and_bad_settings_are_errors():
         Objective(metric="psnr")
     with pytest.raises(ValueError, match="not measured"):
         Objective(metric="ms_ssim").utility(menu)
-    with pytest.raises(ValueError, match="nr"):
-        make_link("nr")
+    with pytest.raises(ValueError, match="lte"):
+        make_link("lte")
 
 
 def test_rate_levels_are_ordered_by_nominal_payload():

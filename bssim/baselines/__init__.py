@@ -1,0 +1,1 @@
+"""Baselines the deep JSCC is compared with; :mod:`bssim.baselines.practical`: codec + 5G LDPC/QAM."""
