@@ -112,6 +112,13 @@ def adapt(g, n_symbols: int, snr_db: float) -> int:
 def practical_baseline(img: np.ndarray, n_symbols: int, snr_db: float, fading_gain: float = 1.0,
                        seed: int = 0) -> dict[str, Any]:  # fmt: skip
     """Columns ``practical_baseline_psnr_db``, ``_codec``, ``_mcs``, ``_quality``, ``_bits``, ``_crc_ok``."""
+    return practical_transmit(img, n_symbols, snr_db, fading_gain, seed)[0]
+
+
+def practical_transmit(img: np.ndarray, n_symbols: int, snr_db: float, fading_gain: float = 1.0,
+                       seed: int = 0) -> tuple[dict[str, Any], np.ndarray | None]:  # fmt: skip
+    """(the columns of :func:`practical_baseline`, the decoded image or None when nothing
+    arrived); with None the row's PSNR is that of the mean image (the cliff)."""
     from bssim.nr.coded import send_transport_block
     from bssim.nr.phy import mcs_grid_for_symbols
 
@@ -128,7 +135,7 @@ def practical_baseline(img: np.ndarray, n_symbols: int, snr_db: float, fading_ga
                 p = psnr_db(img, decode(fit[0], codec))
                 if best is None or p > best[0]:
                     best = (p, codec, fit)
-    received = _mean_image(img)
+    received = None
     if best is not None:
         _, codec, (data, q) = best
         tb = int(g.tbs_bits[j])
@@ -139,6 +146,34 @@ def practical_baseline(img: np.ndarray, n_symbols: int, snr_db: float, fading_ga
                    practical_baseline_crc_ok=res.crc_ok)
         if res.crc_ok:
             got = decode(np.packbits(res.bits[: 8 * len(data)]).tobytes(), codec)
-            received = got if got is not None and got.shape == img.shape else received
-    row["practical_baseline_psnr_db"] = psnr_db(img, received)
-    return row
+            received = got if got is not None and got.shape == img.shape else None
+    row["practical_baseline_psnr_db"] = psnr_db(img, _mean_image(img) if received is None else received)
+    return row, received
+
+
+def practical_sequence(frames: dict[int, np.ndarray], n_symbols: dict[int, int], snr_db: float,
+                       video: bool, seed: int = 0, fading_gains: list[float] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The practical baseline over a sequence at one mean SNR: one row per frame (in order).
+
+    ``fading_gains``: |h|² per frame (block fading; default 1 = AWGN). What the receiver shows
+    when a transport block fails (the cliff): for a video the last frame it decoded
+    (``fallback = "previous_frame"``; the mean image before any), for images the mean image.
+    PSNR and SSIM are against the frame that was sent."""
+    from bssim.metrics import ssim
+
+    rows, shown = [], None
+    gains = list(fading_gains) if fading_gains is not None else [1.0] * len(frames)
+    if len(gains) != len(frames):
+        raise ValueError(f"fading_gains: {len(gains)} values for {len(frames)} frames")
+    for i, (frame_id, img) in enumerate(frames.items()):
+        row, got = practical_transmit(img, n_symbols[frame_id], snr_db, gains[i], seed=seed + i)
+        fallback = "none"
+        if got is None:
+            usable = video and shown is not None and shown.shape == img.shape
+            got, fallback = (shown, "previous_frame") if usable else (_mean_image(img), "mean_image")
+        shown = got if fallback == "none" else shown
+        row.update(frame=frame_id, snr_db=float(snr_db), n_symbols=int(n_symbols[frame_id]),
+                   practical_baseline_fallback=fallback, practical_baseline_psnr_db=psnr_db(img, got),
+                   practical_baseline_ssim=ssim(img, got))
+        rows.append(row)
+    return rows

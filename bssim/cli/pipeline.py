@@ -44,11 +44,15 @@ def measure_cmd(
     out: Path = typer.Option(None, "--out", help="Output folder (default results/pipeline/<input name>)."),
     png_frames: int = typer.Option(2, "--png-frames", help="Side-by-side PNGs (top rate level) for this many frames."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list on stdout."),
+    practical: bool = typer.Option(False, "--practical", help="analog: add rows of the practical separation "
+                                   "baseline (codec + 5G LDPC + QAM via Sionna) at the direct top level's symbols."),
 ) -> None:
     """Measure every option (scheme x rate level [x SNR]) of every frame; write Parquet + CSV + PNGs."""
     from bssim.cli._common import set_compute_threads
 
     try:
+        if practical and link != "analog":
+            raise ValueError(f"--practical needs --link analog (an SNR per row); got --link {link}")
         set_compute_threads()
         out = out or Path("results") / "pipeline" / input.stem
         check_output_folder(out, "--out")
@@ -57,6 +61,10 @@ def measure_cmd(
         from bssim.content.measured import measure_media
 
         df = measure_media(media, model, spec, progress=True)
+        if practical:
+            import pandas as pd
+
+            df = pd.concat([df, _practical_rows(df, media, spec)], ignore_index=True)
         _write_measure_outputs(df, media, model, spec, out, png_frames)
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
         _fail(exc)
@@ -68,6 +76,26 @@ def measure_cmd(
     _print_table(summary, f"{input.name}: mean over items (JSCC {model.model_version}) -> {out}")
     if as_json:
         sys.stdout.write(json.dumps(json_safe(df.to_dict("records")), indent=1) + "\n")
+
+
+def _practical_rows(df, media, spec):
+    """Rows of scheme ``practical_separation``: per SNR, the frames in order through
+    :func:`bssim.baselines.practical.practical_sequence` at the direct top level's symbols."""
+    import pandas as pd
+
+    from bssim.baselines.practical import practical_sequence
+
+    top = spec.levels[-1].label
+    direct = df[(df["scheme"] == "direct") & (df["rate_label"] == top)]
+    n_symbols = direct.groupby("frame")["symbols"].first().astype(int).to_dict()
+    rows = []
+    for snr in spec.snr_db:
+        for r in practical_sequence(media.frames, n_symbols, snr, video=media.kind == "video"):
+            r.update(scheme="practical_separation", rate_label=top, item=f"{media.name}#{r['frame']}",
+                     content=media.name, symbols=r["n_symbols"], psnr_db=r["practical_baseline_psnr_db"],
+                     ssim=r["practical_baseline_ssim"])
+            rows.append(r)
+    return pd.DataFrame(rows)
 
 
 def parse_metrics(text: str) -> tuple[str, ...]:

@@ -136,6 +136,8 @@ def test_cli_bad_input_exits_2(tmp_path):
     assert res.exit_code == 2 and "bad.avi" in res.output
     res = runner.invoke(app, ["pipeline", "measure", str(VIDEO), "--link", "analog", "--snr", "ten", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "--snr" in res.output
+    res = runner.invoke(app, ["pipeline", "measure", str(VIDEO), "--practical", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "--practical needs --link analog" in res.output
     res = runner.invoke(app, ["pipeline", "measure", str(VIDEO), "--frames", "900:1000:1", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "900:1000:1" in res.output
     (tmp_path / "empty").mkdir()

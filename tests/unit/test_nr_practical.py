@@ -83,3 +83,22 @@ def test_link_adaptation_skips_mcs_sionna_cannot_encode():
     j = adapt(g, n, float(g.threshold_sinr_db[m4]) + 0.01)
     assert j >= 0 and g.mcs[j] != 4 and g.threshold_sinr_db[j] <= g.threshold_sinr_db[m4] + 0.01
     assert adapt(g, n, -30.0) == -1
+
+
+def test_a_video_receiver_shows_the_previous_frame_after_a_failed_block():
+    """Sionna on real bits, block fading per frame: frame 2 in a 40 dB fade fails its CRC,
+    so a video receiver keeps frame 1 and an image receiver shows the mean image."""
+    from bssim.baselines.practical import practical_sequence, practical_transmit
+
+    frames = {1: _image(), 2: _image()[::-1].copy(), 3: _image()[:, ::-1].copy()}
+    n_symbols = {k: 6000 for k in frames}
+    gains = [1.0, 1e-4, 1.0]
+    video = practical_sequence(frames, n_symbols, 15.0, video=True, fading_gains=gains)
+    assert [r["practical_baseline_fallback"] for r in video] == ["none", "previous_frame", "none"]
+    _, decoded_first = practical_transmit(frames[1], 6000, 15.0, 1.0, seed=0)  # the sequence's first draw
+    assert video[1]["practical_baseline_psnr_db"] == pytest.approx(psnr_db(frames[2], decoded_first), abs=1e-9)
+    images = practical_sequence(frames, n_symbols, 15.0, video=False, fading_gains=gains)
+    assert images[1]["practical_baseline_fallback"] == "mean_image"
+    assert images[1]["practical_baseline_psnr_db"] < video[0]["practical_baseline_psnr_db"] - 10
+    with pytest.raises(ValueError, match="fading_gains"):
+        practical_sequence(frames, n_symbols, 15.0, video=True, fading_gains=[1.0])
