@@ -19,9 +19,9 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
-# the fast tier: tests/unit needs no shared data and runs in under a minute
+# the fast tier: tests/unit needs no shared data and runs in under a minute (two workers)
 check: install
-	$(BIN)/python -m pytest -q tests/unit
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 tests/unit
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
