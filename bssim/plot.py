@@ -5,7 +5,7 @@
 * sweep — against the swept parameter (P_max by default), one line per value of the other
   swept fields (e.g. per scheduler, named in words), mean over seeds with a ±1 standard
   deviation band: ``objective`` (the scheduler's objective per epoch), ``quality`` (mean
-  quality per request), ``power`` (mean power used against the budget), ``served`` (share of
+  quality per request), ``power`` (share of the budget used when P_max is swept, else mean watts), ``served`` (share of
   requests served), and ``options`` (share of requests per option, scheme × rate level, one
   panel per scheduler);
 * run — against time: objective, power, schemes and drops per epoch, and each request's
@@ -104,7 +104,7 @@ def _objective_label(summary: pd.DataFrame) -> str:
             "seed": "objective: Σ ρ (seed) per epoch"}.get(kind, "objective per epoch")
 
 
-def _line_figure(summary, x, hue, col, ylabel, title, out, name, budget=False) -> list[Path]:
+def _line_figure(summary, x, hue, col, ylabel, title, out, name) -> list[Path]:
     fig, axs = _subplots()
     ax = axs[0, 0]
     groups = summary.groupby(hue, sort=True) if hue else [((), summary)]
@@ -112,9 +112,6 @@ def _line_figure(summary, x, hue, col, ylabel, title, out, name, budget=False) -
         key = key if isinstance(key, tuple) else (key,)
         label = "; ".join(hue_words(h, v) for h, v in zip(hue, key)) or ylabel
         _band(ax, df, x, col, label)
-    if budget:
-        xs = np.sort(summary[x].unique())
-        ax.plot(xs, xs, "k:", linewidth=1, label="budget $P_{max}$")
     ax.set_xlabel(LABELS.get(x, x))
     _x_scale(ax, summary[x])
     ax.set_ylabel(ylabel)
@@ -225,8 +222,12 @@ def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | N
                          out, "objective")
     files += _line_figure(summary, x, hue, "mean_quality", f"mean {metric} per request (0 if not served)",
                           "delivered quality" + note, out, "quality")
-    files += _line_figure(summary, x, hue, "mean_power_used_w", "mean power used per epoch (W)", "power" + note, out,
-                          "power", budget=(x == "p_max_w"))
+    if x == "p_max_w" and "power_share" in summary:  # against the budget, the share of it says more than watts
+        files += _line_figure(summary, x, hue, "power_share", "share of the budget $P_{max}$ used", "power" + note,
+                              out, "power")
+    else:
+        files += _line_figure(summary, x, hue, "mean_power_used_w", "mean power used per epoch (W)", "power" + note,
+                              out, "power")
     files += _line_figure(summary, x, hue, "served_share", "share of requests served", "requests served" + note, out,
                           "served")
     if user_epochs is not None and not user_epochs.empty:
