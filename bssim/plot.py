@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bssim.options.table import SCHEME_WORDS, SCHEMES
+
 LABELS = {
     "p_max_w": "power budget $P_{max}$ (W)",
     "delay_bound_s": "delay bound $T$ (s)",
@@ -84,7 +86,7 @@ def option_words(option: str) -> str:
     if option == "not served" or " " not in option:
         return option
     scheme, label = option.split(" ", 1)
-    parts = {"key": "key information"}.get(scheme, scheme)
+    parts = SCHEME_WORDS.get(scheme, scheme)
     for token in label.split("/"):
         if token.startswith("s"):
             parts += f", {float(token[1:]):.0%} resolution".replace("%", " %")
@@ -194,13 +196,13 @@ def _option_colors(options: list[str]) -> dict[str, tuple]:
     from matplotlib import colormaps
 
     out = {"not served": (0.8, 0.8, 0.8, 1.0)}
-    for scheme, cmap in (("direct", "Blues"), ("key", "Oranges")):
+    for scheme, cmap in (("direct", "Blues"), ("key", "Oranges"), ("direct_semantic", "Greens"), ("key_semantic", "Purples")):
         mine = [o for o in options if o.split(" ")[0] == scheme]
         for i, o in enumerate(mine):
             out[o] = colormaps[cmap](0.35 + 0.6 * (i + 1) / max(1, len(mine)))
     other = [o for o in options if o not in out]
     for i, o in enumerate(other):
-        out[o] = colormaps["Greens"](0.35 + 0.6 * (i + 1) / max(1, len(other)))
+        out[o] = colormaps["Greys"](0.35 + 0.6 * (i + 1) / max(1, len(other)))
     return out
 
 
@@ -251,8 +253,9 @@ def run_figures(epochs: pd.DataFrame, user_epochs: pd.DataFrame, out: Path, titl
     axes[0, 1].plot(t, epochs["p_max_w"], "k:", linewidth=1, label="budget $P_{max}$")
     axes[0, 1].set_ylabel("transmit power (W)")
     n = epochs["n_requests"].clip(lower=1)
-    axes[1, 0].stackplot(t, epochs["n_direct"] / n, epochs["n_key"] / n, epochs["n_dropped"] / n,
-                         labels=["direct", "key information", "not served"], alpha=0.8)
+    shown = [s for s in SCHEMES if f"n_{s}" in epochs and (s in ("direct", "key") or epochs[f"n_{s}"].any())]
+    axes[1, 0].stackplot(t, *[epochs[f"n_{s}"] / n for s in shown], epochs["n_dropped"] / n,
+                         labels=[SCHEME_WORDS[s] for s in shown] + ["not served"], alpha=0.8)
     axes[1, 0].set_ylabel("share of requests")
     axes[1, 0].set_ylim(0, 1)
     axes[1, 1].plot(t, epochs["n_dropped"], color="C3", label="requests not served")
@@ -272,10 +275,11 @@ def run_figures(epochs: pd.DataFrame, user_epochs: pd.DataFrame, out: Path, titl
 
 def _users_figure(ue: pd.DataFrame, out: Path) -> list[Path]:
     fig, axes = _subplots(1, 2, figsize=(10, 3.8))
-    for name, color in (("direct", "C0"), ("key", "C1"), ("none", "C3")):
+    for name, color in (("direct", "C0"), ("key", "C1"), ("direct_semantic", "C2"), ("key_semantic", "C4"), ("none", "C3")):
         sel = ue[ue["scheme"].astype(str) == name]
-        axes[0, 0].scatter(sel["distance_m"], sel["gain_db"], s=4, alpha=0.4, color=color,
-                           label={"key": "key information", "none": "not served"}.get(name, name))
+        if len(sel) or name in ("direct", "key", "none"):
+            axes[0, 0].scatter(sel["distance_m"], sel["gain_db"], s=4, alpha=0.4, color=color,
+                               label={**SCHEME_WORDS, "none": "not served"}[name])
     axes[0, 0].set_xlabel("distance to the base station (m)")
     axes[0, 0].set_ylabel("channel gain $G_n$ (dB)")
     axes[0, 0].legend(fontsize=8, markerscale=3)

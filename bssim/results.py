@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from bssim.atomic import atomic_dir, atomic_path
+from bssim.options.table import SCHEMES
 from bssim.paths import REPO_ROOT
 
 MANIFEST = "manifest.json"
@@ -79,8 +80,7 @@ def summarise(user_epochs: pd.DataFrame, epochs: pd.DataFrame, info: dict[str, A
         "mean_quality": float(quality.mean()) if n_req else nan,
         "mean_quality_served": float(quality[served].mean()) if served.any() else nan,
         "served_share": share(served),
-        "direct_share": share(scheme == "direct"),
-        "key_share": share(scheme == "key"),
+        **{f"{s}_share": share(scheme == s) for s in SCHEMES},
         "drop_share": share(~served),
         "items_dropped": int(epochs["items_dropped"].sum()) if len(epochs) else 0,
         "mean_power_used_w": mean_power,

@@ -295,6 +295,9 @@ class MeasuredContent(_Strict):
     channel_levels: Union[Literal["model"], list[int]] = Field(
         "model", description="JSCC active-channel levels: \"model\" = all the model's nested levels, or a list"
     )
+    semantic_checkpoint: Union[str, None] = Field(
+        None, description="seed-002 JSCC (\"shipped\" or a path): adds direct_semantic and key_semantic options"
+    )
 
     @model_validator(mode="after")
     def _scales(self) -> "MeasuredContent":

@@ -5,6 +5,7 @@ Each command group lives in its own module and is registered here:
 - ``bssim solve``                      :mod:`bssim.cli.solve`
 - ``bssim jscc train|eval``            :mod:`bssim.cli.jscc`
 - ``bssim pipeline ...``, ``bssim library ...``  :mod:`bssim.cli.pipeline`
+- ``bssim semantic compare``           :mod:`bssim.cli.semantic`
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _root(
     """Base-station scheduling simulator for semantic-aware image and video transmission."""
 
 
-for _name in ("solve", "jscc", "pipeline", "run"):
+for _name in ("solve", "jscc", "pipeline", "run", "semantic"):
     if importlib.util.find_spec(f"bssim.cli.{_name}") is not None:
         _register(_name)
 

@@ -45,6 +45,10 @@ def train_cmd(
     lr: float = typer.Option(5e-4, "--lr"),
     lr2: float = typer.Option(5e-5, "--lr2"),
     lr_fine: float = typer.Option(1e-5, "--lr-fine"),
+    video: list[str] = typer.Option([], "--video", help="Also train on frames PATH:START:STOP:STEP of a video (its training part only)."),
+    semantic: bool = typer.Option(False, "--semantic", help="Seed 002: weight the MSE by the pixels' semantic importance."),
+    semantic_weight: float = typer.Option(0.5, "--semantic-weight", help="β of w = (1 − β) + β · importance / mean (with --semantic)."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tune; epochs count from 0)."),
 ) -> None:
     """Train on augmented crops, SNR ~ U[0, 20] dB (Yang & Kim's schedule scaled to --epochs)."""
     from bssim.jscc.train import TrainSettings, train
@@ -54,11 +58,15 @@ def train_cmd(
             data=str(data), out=str(out), epochs=epochs, batch=batch, crop=crop, crop_tail=crop_tail,
             tail_fraction=tail_fraction, crops_per_epoch=crops_per_epoch, lr=lr, lr2=lr2, lr_fine=lr_fine,
             target_rate=target_rate, rate_weight=rate_weight, lambda_step=lambda_step, forced_share=forced_share,
-            policy_warmup=policy_warmup,
-            fixed_level=fixed_level, seed=seed, device=device, precision=precision, threads=threads,
+            policy_warmup=policy_warmup, videos=tuple(video), semantic=semantic, semantic_weight=semantic_weight,
+            init=str(init) if init else "", fixed_level=fixed_level, seed=seed, device=device, precision=precision, threads=threads,
             max_seconds=60.0 * max_minutes,
             model={"c_s": c_s, "c_half": c_half, "c_full": c_full, "n_res": n_res},
         )  # fmt: skip
+        if resume is not None and init is not None:
+            raise ValueError("--init and --resume exclude each other: --init starts a fine-tune, --resume continues one")
+        if init is not None and not init.is_file():
+            raise FileNotFoundError(f"--init {init}: no such checkpoint")
         if resume is None:
             from bssim.jscc.config import JSCCConfig
 
@@ -68,7 +76,10 @@ def train_cmd(
             vals = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
             typer.echo(vals)
 
-        _, log = train(s, resume=resume, on_epoch=report)
+        def importance(done: int, total: int) -> None:
+            typer.echo(f"  semantic importance {done}/{total} images", err=True)
+
+        _, log = train(s, resume=resume, on_epoch=report, on_image=importance)
     except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
     done = log[-1]["epoch"] if log else 0

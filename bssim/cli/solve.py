@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bssim.cli._common import json_safe, set_compute_threads, user_errors
+from bssim.options.table import SCHEMES
 
 SOLVER_HELP = "dp (seed's DP), cpsat, mip (OR-Tools), greedy, all_direct, all_key"
 
@@ -53,7 +54,7 @@ def _summary(res, table, p_max: float, label: str) -> dict:
                    "quality", "utility"] + list(res.menu.item_info)
     return {
         "source": label, "solver": sol.solver, "objective": float(sol.objective), "n_users": len(table),
-        "n_direct": int(counts.get("direct", 0)), "n_key": int(counts.get("key", 0)), "n_none": int(counts.get("none", 0)),
+        **{f"n_{s}": int(counts.get(s, 0)) for s in (*SCHEMES, "none")},
         "p_max_w": float(p_max), "power_used_w": float(sol.power_used_w), "solve_time_s": float(sol.solve_time_s),
         "menu_items": int(res.problem.n_options), "choices": [int(c) for c in res.choice],
         "choices_detail": table[[c for c in detail_cols if c in table]].to_dict("records"),

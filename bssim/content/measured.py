@@ -6,6 +6,10 @@ every frame (or image) is one content item; each item's options (schemes × rate
 scenario's link model needs, cached per item on disk (keyed by the item's pixels, its
 library, the measurement settings and the JSCC checkpoint hash), so a second run or every
 sweep point reuses them. Only what the cache lacks is computed, with a progress bar.
+
+With ``content.semantic_checkpoint`` every item is measured a second time with that JSCC (the
+seed-002 fine-tune, ``bssim jscc train --semantic``); its rows become the schemes
+``direct_semantic`` and ``key_semantic`` at the same rate levels, so one menu offers both.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bssim.content.cache import read_json, write_json
-from bssim.content.media import MediaItems, check_media, load_media
+from bssim.content.media import MediaItems, check_media, load_media, semantic_checkpoint
 from bssim.options.table import OptionTable
 from bssim.scenario import MeasuredContent, Scenario
 
@@ -57,7 +61,7 @@ def measure_spec(scenario: Scenario, model):
     )
 
 
-def _measure_items(m: MediaItems, model, spec, bar) -> list[dict]:
+def _measure_items(m: MediaItems, model, spec, bar, scheme_suffix: str = "") -> list[dict]:
     from bssim.options.measure import measure_item
     from bssim.files import content_id
     from bssim.pipeline.library import library_fingerprint
@@ -72,7 +76,7 @@ def _measure_items(m: MediaItems, model, spec, bar) -> list[dict]:
             item_rows = measure_item(frame, m.library, model, spec, content_key=key["content"]).rows
             write_json("options", key, item_rows)
         for r in item_rows:
-            r.update(item=f"{m.name}#{frame_id}", content=m.name, frame=frame_id)
+            r.update(item=f"{m.name}#{frame_id}", content=m.name, frame=frame_id, scheme=r["scheme"] + scheme_suffix)
         rows += item_rows
         if bar is not None:
             bar.update(1)
@@ -106,12 +110,15 @@ def measure_content(scenario: Scenario, scenario_path: Path | None = None, progr
     if not isinstance(mc, MeasuredContent):
         raise ValueError("measure_content needs content.source = 'measured'")
     check_media(mc.media_entries(), scenario_path, mc.extractor)
+    semantic_path = semantic_checkpoint(mc.semantic_checkpoint, scenario_path)
     model = model if model is not None else default_model()
+    models = [(model, "")] + ([(default_model(str(semantic_path)), "_semantic")] if semantic_path else [])
     spec = measure_spec(scenario, model)
     media = [load_media(e, scenario_path, f"content.media[{i}]") for i, e in enumerate(mc.media_entries())]
-    bar = _bar(sum(len(m.frames) for m in media), progress)
+    bar = _bar(len(models) * sum(len(m.frames) for m in media), progress)
     try:
-        rows = [r for m in media for r in _measure_items(m, model, spec, bar)]
+        rows = [r for mdl, suffix in models for m in media
+                for r in _measure_items(m, mdl, measure_spec(scenario, mdl), bar, suffix)]  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
@@ -121,5 +128,6 @@ def measure_content(scenario: Scenario, scenario_path: Path | None = None, progr
     media_items = [np.array([index[f"{m.name}#{f}"] for f in m.frames], np.int64) for m in media]
     shares = np.array([m.entry.share for m in media], float)
     provenance = {"checkpoint_hash": model.model_version, "measurement": spec.as_dict(),
+                  "semantic_checkpoint_hash": models[1][0].model_version if len(models) > 1 else None,
                   "media": [{"media": m.entry.path, "share": m.entry.share, **m.info} for m in media]}
     return MeasuredCatalog(table, [m.name for m in media], media_items, shares / shares.sum(), df, provenance)

@@ -47,11 +47,17 @@ __all__ = [
 ]
 
 DEFAULT_CHECKPOINT_NAME = "jscc_default.pt"
+SEMANTIC_CHECKPOINT_NAME = "jscc_semantic.pt"
 
 
 def default_checkpoint_path() -> Path:
     """The checkpoint shipped inside the package: ``bssim/jscc/checkpoints/jscc_default.pt``."""
     return Path(__file__).resolve().parent / "checkpoints" / DEFAULT_CHECKPOINT_NAME
+
+
+def semantic_checkpoint_path() -> Path:
+    """The shipped seed-002 fine-tune: ``bssim/jscc/checkpoints/jscc_semantic.pt`` (MODEL_CARD.md)."""
+    return default_checkpoint_path().with_name(SEMANTIC_CHECKPOINT_NAME)
 
 
 def load_model(path: str | Path | None = None, device: str = "cpu", precision: str = "auto") -> AdaptiveJSCC:

@@ -108,3 +108,21 @@ def center_crop(img: np.ndarray, size: int) -> np.ndarray:
     ch, cw = min(size, h) // 4 * 4, min(size, w) // 4 * 4
     y, x = (h - ch) // 2, (w - cw) // 2
     return img[y : y + ch, x : x + cw]
+
+
+def load_video_frames(spec: str) -> tuple[list[np.ndarray], list[str]]:
+    """Training frames of a video, ``spec`` = ``PATH:START:STOP:STEP`` (the frames of
+    ``range(START, STOP, STEP)`` that decode) → (RGB frames, names ``file#index``).
+
+    Use only the training part of a video; bssim evaluates on vtest.avi frames 400-794 and
+    Megamind.avi frames 135-269 (docs/semantic.md)."""
+    from bssim.content.media import parse_frames
+    from bssim.files import read_frames, video_info
+
+    path, sep, frames = str(spec).partition(":")
+    if not sep or not frames:
+        raise ValueError(f"--video {spec!r}: expected PATH:START:STOP:STEP, e.g. vtest.avi:0:400:10")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"--video {spec!r}: no such file {path}")
+    got = read_frames(path, parse_frames(frames, int(video_info(path)["frames"]), f"--video {path}"))
+    return list(got.values()), [f"{Path(path).name}#{i}" for i in got]

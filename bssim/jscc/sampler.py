@@ -13,7 +13,8 @@ import numpy as np
 
 
 class CropSampler:
-    """Augmented ``crop`` × ``crop`` uint8 crops from a list of RGB images."""
+    """Augmented ``crop`` × ``crop`` uint8 crops from a list of RGB images (extra planes, such
+    as the semantic importance of :mod:`bssim.semantic.pixel_importance`, follow the pixels)."""
 
     def __init__(self, images: list[np.ndarray], crop: int, min_scale: float = 0.5, max_scale: float = 1.0) -> None:
         if crop < 4 or crop % 4:
@@ -46,8 +47,8 @@ class CropSampler:
         return patch[:, ::-1] if rng.random() < 0.5 else patch
 
     def batch(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, crop, crop, 3) uint8."""
-        out = np.empty((n, self.crop, self.crop, 3), dtype=np.uint8)
+        """(n, crop, crop, C) uint8, C the images' channels (3; 4 with a semantic-importance plane)."""
+        out = np.empty((n, self.crop, self.crop, self.images[0].shape[2]), dtype=np.uint8)
         for j in range(n):
             out[j] = self.one(self.images[int(rng.integers(0, len(self.images)))], rng)
         return out

@@ -19,6 +19,13 @@ dB per crop)::
   nested mask forced), the rest at the policy's Gumbel-softmax choice, so that every level
   the scheduler may force is trained, not only those the policy picks. In the first
   ``policy_warmup`` share of the epochs every crop is forced (the policy waits).
+- ``semantic`` (seed 002): the MSE becomes the importance-weighted
+  mean_pixels w · (X − X̂)², w = (1 − β) + β · g / mean(g), β = ``semantic_weight``, g the
+  pixel importance of :mod:`bssim.semantic.pixel_importance` (gradient of the person area
+  U²-Net-p sees), computed once per training image and carried through the crops'
+  augmentations as a fourth plane. ``videos`` adds training frames of videos
+  (``PATH:START:STOP:STEP``); ``init`` starts from a checkpoint's weights (a fine-tune: new
+  optimizer, epochs counted from 0), its hash recorded.
 - ``fixed_level`` > 0 trains a fixed-rate model (every crop at that level, no policy):
   the reference for "adaptive within 0.3 dB of fixed rate at the same mean rate".
 
@@ -48,7 +55,7 @@ import torch.nn.functional as F
 
 from bssim.jscc.channels import awgn
 from bssim.jscc.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
-from bssim.jscc.data import center_crop, find_cifar_dir, load_training_images
+from bssim.jscc.data import center_crop, find_cifar_dir, load_training_images, load_video_frames
 from bssim.jscc.model import AdaptiveJSCC, JSCCConfig, power_normalize
 from bssim.jscc.policy import argmax_choice, choice_to_mask, expected_groups, level_index, sample_choice
 from bssim.jscc.precision import resolve_precision
@@ -86,6 +93,10 @@ class TrainSettings:
     forced_share: float = 0.5
     policy_warmup: float = 0.15
     fixed_level: int = 0
+    videos: tuple[str, ...] = ()
+    semantic: bool = False
+    semantic_weight: float = 0.5
+    init: str = ""
     grad_clip: float = 1.0
     seed: int = 0
     device: str = "cpu"
@@ -113,6 +124,7 @@ class TrainSettings:
                   ("policy_warmup", 0.0 <= self.policy_warmup < 1.0, "in [0, 1)"),
                   ("tau_end", 0.0 < self.tau_end <= self.tau_start, "in (0, tau_start]"),
                   ("max_seconds", self.max_seconds >= 0.0, ">= 0 (0: no limit)"),
+                  ("semantic_weight", 0.0 <= self.semantic_weight <= 1.0, "in [0, 1]"),
                   ("phase_fractions", len(self.phase_fractions) == 3 and min(self.phase_fractions) >= 0
                    and abs(sum(self.phase_fractions) - 1.0) < 1e-6, "three shares >= 0 summing to 1")]  # fmt: skip
         for name, ok, rule in checks:
@@ -165,6 +177,18 @@ class StepPlan:
     warmup: bool = False
 
 
+def split_importance(x: torch.Tensor, s: TrainSettings) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(RGB batch, loss weight (B, 1, H, W) or None): with ``semantic`` the fourth plane holds
+    g / mean(g) · IMPORTANCE_SCALE / 255 (:func:`bssim.semantic.pixel_importance.importance_channel`), and
+    w = (1 − β) + β · g / mean(g)."""
+    if not s.semantic:
+        return x, None
+    from bssim.semantic.pixel_importance import IMPORTANCE_SCALE
+
+    g = x[:, 3:4] * (255.0 / IMPORTANCE_SCALE)
+    return x[:, :3], (1.0 - s.semantic_weight) + s.semantic_weight * g
+
+
 def batch_choices(model: AdaptiveJSCC, logits: torch.Tensor, s: TrainSettings, plan: StepPlan) -> tuple[torch.Tensor, int]:
     """One-hot choices (B, G+1) of a batch and the number of forced ones (they come first)."""
     cfg, b = model.cfg, logits.shape[0]
@@ -183,12 +207,13 @@ def train_step(model: AdaptiveJSCC, opt: torch.optim.Optimizer, x: torch.Tensor,
     """One optimisation step → loss, mse, realised policy rate and expected rate r̄ (nan if none)."""
     cfg = model.cfg
     snr = torch.empty(x.shape[0]).uniform_(cfg.snr_min_db, cfg.snr_max_db).to(x.device)
+    x, weight = split_importance(x, s)
     z, logits = model.analyse(x, snr)
     choices, n_forced = batch_choices(model, logits, s, plan)
     mask = choice_to_mask(choices, cfg)
     xh = model.decode(awgn(power_normalize(z, mask), snr), mask, snr)
     mse = torch.mean((xh - x) ** 2)
-    loss = mse
+    loss = mse if weight is None else torch.mean(weight * (xh - x) ** 2)
     own = logits[n_forced:]
     exp_rate = float("nan")
     if own.shape[0] and not s.fixed_level:
@@ -279,8 +304,11 @@ def run_epoch(st: RunState, samplers: dict[int, CropSampler], s: TrainSettings, 
             "images_per_s": n_seen / dt, "epoch_s": dt}  # fmt: skip
 
 
-def _meta(st: RunState, s: TrainSettings, precision: str, val_names: list[str], n_train: int) -> dict[str, Any]:
-    return {
+def _meta(st: RunState, s: TrainSettings, precision: str, val_names: list[str], n_train: int,
+          facts: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    from bssim.files import file_hash
+
+    return {**facts, "init_checkpoint": file_hash(s.init) if s.init else None,
         "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(s).items()},
         "epochs_done": st.epochs_done, "train_seconds": st.seconds, "lambda": st.lam,
         "log": st.log, "chunks": st.chunks, "val_images": val_names, "n_train_images": n_train,
@@ -293,7 +321,10 @@ def init_state(s: TrainSettings, resume: str | Path | None) -> RunState:
     """A fresh model (seeded) or the one in ``resume`` with its optimizer state and λ."""
     if resume is None:
         torch.manual_seed(s.seed)
-        model = AdaptiveJSCC(JSCCConfig(**s.model)).to(s.device)
+        if s.init:
+            model = model_from_checkpoint(read_checkpoint(s.init), device=s.device)
+        else:
+            model = AdaptiveJSCC(JSCCConfig(**s.model)).to(s.device)
         return RunState(model, torch.optim.Adam(model.parameters(), lr=s.lr), s.rate_weight)
     obj = read_checkpoint(resume)
     model = model_from_checkpoint(obj, device=s.device)
@@ -306,17 +337,42 @@ def init_state(s: TrainSettings, resume: str | Path | None) -> RunState:
                     list(meta.get("log", [])), list(meta.get("chunks", [])))  # fmt: skip
 
 
-def load_data(s: TrainSettings) -> tuple[dict[int, CropSampler], list[np.ndarray], list[str]]:
-    """Crop samplers (one per crop size of the schedule), validation images and names."""
+def with_importance(images: list[np.ndarray], on_image: Callable[[int, int], None] | None = None) -> tuple[list[np.ndarray], dict]:
+    """RGB images → RGB + importance plane (H, W, 4) uint8, and statistics for the meta."""
+    from bssim.content.cache import cache_dir
+    from bssim.semantic.pixel_importance import cached_importance, importance_channel
+    from bssim.semantic.u2netp import load_u2netp
+
+    segmenter, maps = load_u2netp(), []
+    for i, img in enumerate(images):
+        maps.append(cached_importance(img, cache_dir() / "importance", segmenter=segmenter))
+        if on_image is not None:
+            on_image(i + 1, len(images))
+    planes, clipped = importance_channel(maps)
+    stacked = [np.concatenate([img, p[..., None]], axis=2) for img, p in zip(images, planes)]
+    return stacked, {"importance_clipped_share": clipped, "importance_images": len(images)}
+
+
+def load_data(s: TrainSettings, on_image: Callable[[int, int], None] | None = None) -> tuple[dict[int, CropSampler], list[np.ndarray], list[str], dict]:
+    """Crop samplers (one per crop size of the schedule), validation images and names, and
+    data facts for the meta (video frames used; importance statistics with ``semantic``)."""
     train_imgs, val_imgs, val_names = load_training_images(s.data, s.val_every)
     if find_cifar_dir(s.data) is not None and (s.crop > 32 or s.crop_tail > 32):
         raise ValueError("CIFAR-10 images are 32 px: use --crop 32 --crop-tail 0")
+    facts: dict[str, Any] = {"video_frames": []}
+    for spec in s.videos:
+        frames, names = load_video_frames(spec)
+        train_imgs, facts["video_frames"] = train_imgs + frames, facts["video_frames"] + names
+    if s.semantic:
+        train_imgs, stats = with_importance(train_imgs, on_image)
+        facts.update(stats)
     sizes = {s.crop} | ({s.crop_tail} if s.crop_tail and s.tail_fraction > 0 else set())
-    return {c: CropSampler(train_imgs, c, s.min_scale) for c in sizes}, val_imgs, val_names
+    return {c: CropSampler(train_imgs, c, s.min_scale) for c in sizes}, val_imgs, val_names, facts
 
 
 def train(s: TrainSettings, resume: str | Path | None = None,
-          on_epoch: Callable[[dict[str, Any]], None] | None = None) -> tuple[AdaptiveJSCC, list[dict[str, Any]]]:  # fmt: skip
+          on_epoch: Callable[[dict[str, Any]], None] | None = None,
+          on_image: Callable[[int, int], None] | None = None) -> tuple[AdaptiveJSCC, list[dict[str, Any]]]:  # fmt: skip
     """Train (or resume) and write the checkpoint ``s.out`` (+ ``.csv`` log) after every epoch.
 
     Stops after ``s.epochs`` epochs, or earlier when ``s.max_seconds`` > 0 and the next epoch
@@ -325,7 +381,7 @@ def train(s: TrainSettings, resume: str | Path | None = None,
     if s.threads > 0:
         torch.set_num_threads(s.threads)
     precision = resolve_precision(s.precision, s.device)
-    samplers, val_imgs, val_names = load_data(s)
+    samplers, val_imgs, val_names, facts = load_data(s, on_image)
     st = init_state(s, resume)
     st.model.precision = precision
     out, t_call, start = Path(s.out), time.time(), st.epochs_done
@@ -342,7 +398,7 @@ def train(s: TrainSettings, resume: str | Path | None = None,
         chunk = {"first_epoch": start + 1, "last_epoch": epoch + 1, "settings_epochs": s.epochs, "precision": precision}
         st.chunks = [c for c in st.chunks if c["first_epoch"] != start + 1] + [chunk]
         append_csv(out.with_suffix(".csv"), row)
-        save_checkpoint(out, st.model, _meta(st, s, precision, val_names, len(samplers[s.crop].images)),
+        save_checkpoint(out, st.model, _meta(st, s, precision, val_names, len(samplers[s.crop].images), facts),
                         train_state={"optimizer": st.opt.state_dict(), "lambda": st.lam})  # fmt: skip
         if on_epoch is not None:
             on_epoch(row)

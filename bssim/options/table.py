@@ -21,7 +21,11 @@ import pandas as pd
 
 from bssim.metrics import QUALITY_METRICS
 
-SCHEMES = ("direct", "key")
+SCHEMES = ("direct", "key", "direct_semantic", "key_semantic")
+"""Every scheme a menu may offer: the whole frame or key information, each through the MSE-trained
+JSCC or through the seed-002 semantic-importance fine-tune (``content.semantic_checkpoint``)."""
+SCHEME_WORDS = {"direct": "direct", "key": "key information", "direct_semantic": "direct, semantic JSCC",
+                "key_semantic": "key information, semantic JSCC"}  # fmt: skip
 
 
 @dataclass(frozen=True)
