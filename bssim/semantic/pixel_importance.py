@@ -51,19 +51,22 @@ class ImportanceSettings:
 
 
 def pixel_importance(image: np.ndarray, settings: ImportanceSettings = ImportanceSettings(),
-                     segmenter=None) -> np.ndarray:  # fmt: skip
-    """Importance map g (H, W) float32 >= 0 of an RGB uint8 image (module docstring)."""
+                     segmenter=None, method: str = "grad_cam") -> np.ndarray:  # fmt: skip
+    """Importance map g (H, W) float32 >= 0 of an RGB uint8 image (module docstring).
+    ``method = "gradient"``: the rejected Σ_rgb |∂S/∂x| instead, for the comparison."""
     from bssim.files import check_rgb
     from bssim.semantic.u2netp import load_u2netp
 
     image = check_rgb(image)
+    if method not in ("grad_cam", "gradient"):
+        raise ValueError(f"importance method {method!r}: choose grad_cam or gradient")
     h, w = image.shape[:2]
     f = settings.work_side_px / max(h, w)
     size = (max(32, round(w * f)), max(32, round(h * f)))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
     x = torch.from_numpy(small).permute(2, 0, 1)[None].float() / 255.0
     model = segmenter if segmenter is not None else load_u2netp()
-    g = grad_cam(model, x)
+    g = grad_cam(model, x) if method == "grad_cam" else input_gradient(model, x)
     if settings.sigma_px > 0:
         g = cv2.GaussianBlur(g, (0, 0), settings.sigma_px)
     return cv2.resize(g, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -84,6 +87,15 @@ def grad_cam(model, x: torch.Tensor) -> np.ndarray:
     (grad,) = torch.autograd.grad(area, acts[0])
     alpha = grad.mean(dim=(2, 3), keepdim=True)
     return torch.relu((alpha * acts[0]).sum(dim=1))[0].detach().numpy().astype(np.float32)
+
+
+def input_gradient(model, x: torch.Tensor) -> np.ndarray:
+    """Σ_rgb |∂S/∂x| (H, W) float32 of one image x (1, 3, H, W) in [0, 1]."""
+    from bssim.semantic.segment import probability_torch
+
+    x = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(probability_torch(x, model).sum(), x)
+    return grad[0].abs().sum(dim=0).numpy().astype(np.float32)
 
 
 def cached_importance(image: np.ndarray, cache_dir: Path, settings: ImportanceSettings = ImportanceSettings(),

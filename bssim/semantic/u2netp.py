@@ -235,7 +235,8 @@ def load_u2netp(path: str | Path | None = None) -> U2NetP:
             "holding u2netp.onnx; rembg's releases page has the file)")
     key = str(path.resolve())
     if key not in _MODELS:
-        model = U2NetP()
-        model.load_state_dict(_cached_state_dict(path))
+        with torch.inference_mode(False):  # weights made under inference mode could never be differentiated
+            model = U2NetP()
+            model.load_state_dict(_cached_state_dict(path))
         _MODELS[key] = model.eval()
     return _MODELS[key]

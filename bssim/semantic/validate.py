@@ -4,7 +4,9 @@ For each labelled frame: the HOG detector's precision and recall against the tru
 (match at IoU ≥ 0.5, :func:`bssim.semantic.task.match_boxes`; a detection matching a
 'difficult' person is neither a hit nor a false positive, PASCAL VOC's rule), and the
 U²-Net-p mask's coverage of each truth box (share of the box's pixels in the mask) and the
-share of mask pixels inside some truth box. Run ``python -m bssim.semantic.validate
+share of mask pixels inside some truth box; and the share of the seed-002 importance map's
+mass inside the truth boxes (Grad-CAM, and the rejected input gradient;
+:mod:`bssim.semantic.pixel_importance`). Run ``python -m bssim.semantic.validate
 tests/data/vtest_people.json`` for the figures of docs/semantic.md.
 """
 
@@ -50,6 +52,22 @@ def mask_figures(mask: np.ndarray, people: list[dict]) -> dict:
     return {"coverage": cover, "in_boxes": float((mask & inside).sum() / max(1, mask.sum()))}
 
 
+def importance_on_people(image: np.ndarray, people: list[dict]) -> dict:
+    """Share of the importance mass inside the truth boxes (Grad-CAM and input gradient), and
+    the boxes' share of the frame."""
+    from bssim.semantic.pixel_importance import pixel_importance
+
+    inside = np.zeros(image.shape[:2], bool)
+    for p in people:
+        x1, y1, x2, y2 = p["box"]
+        inside[y1:y2, x1:x2] = True
+    out = {"box_area_share": float(inside.mean())}
+    for method in ("grad_cam", "gradient"):
+        g = pixel_importance(image, method=method)
+        out[f"importance_in_boxes_{method}"] = float(g[inside].sum() / max(g.sum(), 1e-30))
+    return out
+
+
 def validate(truth_path: str | Path, video: str | Path) -> dict:
     """Per-frame detector counts and mask figures on the labelled frames, and their totals."""
     from bssim.files import read_frames
@@ -62,7 +80,7 @@ def validate(truth_path: str | Path, video: str | Path) -> dict:
     for fid, people in truth["frames"].items():
         image = frames[int(fid)]
         out["frames"][fid] = {**detection_counts(detect_people(image), people),
-                              **mask_figures(person_mask(image), people)}
+                              **mask_figures(person_mask(image), people), **importance_on_people(image, people)}
     tp, fp, n = (sum(f[k] for f in out["frames"].values()) for k in ("tp", "fp", "n"))
     cover = [c for f in out["frames"].values() for c in f["coverage"]]
     out["total"] = {"precision": tp / max(1, tp + fp), "recall": tp / max(1, n), "tp": tp, "fp": fp, "n": n,

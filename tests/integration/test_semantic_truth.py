@@ -57,3 +57,12 @@ def test_metrics_fall_with_degradation():
     f1_mild, f1_harsh = person_f1(frame, mild), person_f1(frame, harsh)
     assert iou_mild > 0.6 and f1_mild > 0.6, (iou_mild, f1_mild)
     assert iou_harsh < iou_mild - 0.2 and f1_harsh < f1_mild - 0.2, (iou_harsh, iou_mild, f1_harsh, f1_mild)
+
+
+def test_seed002_importance_lies_on_the_people(figures):
+    """Grad-CAM importance: most of its mass inside the truth boxes (which cover 2-6 % of the
+    frame), far more than the input gradient it replaced."""
+    for fid, f in figures["frames"].items():
+        assert f["importance_in_boxes_grad_cam"] > 0.4, (fid, f)
+        assert f["importance_in_boxes_grad_cam"] > 5 * f["box_area_share"], (fid, f)
+        assert f["importance_in_boxes_grad_cam"] > 2 * f["importance_in_boxes_gradient"], (fid, f)

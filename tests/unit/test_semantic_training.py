@@ -130,3 +130,19 @@ def test_fine_tune_and_compare_options_fail_clearly(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "at least two models" in r.output
     r = _cli("semantic", "compare", "--model", "a=shipped", "--model", "b", "--reference", "a", "--video", "v.avi:450:451")
     assert r.exit_code == 2 and "expected NAME=CHECKPOINT" in r.output
+
+
+def test_the_shared_segmenter_stays_differentiable_when_first_loaded_under_inference_mode(monkeypatch, tmp_path) -> None:
+    """A first load inside torch.inference_mode (as person_mask does) must not make the cached
+    network's weights inference tensors, or the seed-002 importance fails on it later."""
+    from bssim.semantic import u2netp
+
+    monkeypatch.setattr(u2netp, "_MODELS", {})
+    monkeypatch.setattr(u2netp, "_cached_state_dict", lambda path: U2NetP().state_dict())
+    fake = tmp_path / "u2netp.onnx"
+    fake.write_bytes(b"x")
+    with torch.inference_mode():
+        model = u2netp.load_u2netp(fake)
+    assert not any(p.is_inference() for p in model.parameters())
+    g = pixel_importance(_image(), ImportanceSettings(work_side_px=64), u2netp.load_u2netp(fake))
+    assert g.shape == (40, 56)
