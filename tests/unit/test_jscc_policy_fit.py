@@ -19,14 +19,6 @@ LEVEL_SHARE = TINY.group_size / TINY.c_out
 
 
 @pytest.fixture
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture
 def parent(tmp_path: Path) -> tuple[Path, Path]:
     """(a float16 checkpoint of a tiny random model, a folder of 5 small photographs)."""
     import cv2
@@ -47,7 +39,7 @@ def _settings(ckpt: Path, data: Path, out: Path, **kw) -> PolicyFitSettings:
     return PolicyFitSettings(**{**base, **kw})
 
 
-def test_fit_changes_only_the_policy(parent, tmp_path: Path, one_thread) -> None:
+def test_fit_changes_only_the_policy(parent, tmp_path: Path) -> None:
     ckpt, data = parent
     out, info = fit_policy(_settings(ckpt, data, tmp_path / "fit.pt"))
     before = torch.load(ckpt, weights_only=True)
@@ -70,7 +62,7 @@ def test_fit_changes_only_the_policy(parent, tmp_path: Path, one_thread) -> None
     assert fit["fit"]["n_samples"] == 16 and fit["machine"] and fit["time"]
 
 
-def test_fit_is_deterministic_for_a_seed(parent, tmp_path: Path, one_thread) -> None:
+def test_fit_is_deterministic_for_a_seed(parent, tmp_path: Path) -> None:
     ckpt, data = parent
     runs = [fit_policy(_settings(ckpt, data, tmp_path / f"fit{i}.pt", seed=s)) for i, s in enumerate((3, 3, 4))]
     sds = [torch.load(p, weights_only=True)["state_dict"] for p, _ in runs]
@@ -91,7 +83,7 @@ def _synthetic_fit_set(n: int = 400, seed: int = 0) -> FitSet:
 
 
 @pytest.mark.parametrize("target", [0.5, 0.75])
-def test_bisection_meets_the_target_rate(target: float, one_thread) -> None:
+def test_bisection_meets_the_target_rate(target: float) -> None:
     torch.manual_seed(0)
     model = AdaptiveJSCC(TINY).eval()
     s = PolicyFitSettings(checkpoint="-", data="-", out="-", target_rate=target, steps=300, lr=1e-2, precision="fp32")
@@ -103,7 +95,7 @@ def test_bisection_meets_the_target_rate(target: float, one_thread) -> None:
     assert len(set(lams)) == len(lams)  # every step tried a new λ
 
 
-def test_fitted_rate_falls_with_snr_and_varies_with_content(one_thread) -> None:
+def test_fitted_rate_falls_with_snr_and_varies_with_content() -> None:
     from bssim.jscc.policy_fit import fit_summary
 
     torch.manual_seed(0)
@@ -122,6 +114,7 @@ def test_fitted_rate_falls_with_snr_and_varies_with_content(one_thread) -> None:
     [({"samples": 0}, "--samples must be >= the number of crop sizes (2), got 0"),
      ({"crops": (18,)}, "--crops must be multiples of 4, >= 8, got (18,)"),
      ({"noise_draws": 0}, "--noise-draws must be >= 1, got 0"),
+     ({"distortion": "psnr"}, "--distortion must be mse or db, got psnr"),
      ({"precision": "fp8"}, "precision must be auto, fp32 or bf16, got 'fp8'")],
 )  # fmt: skip
 def test_bad_settings_name_option_value_and_rule(kw: dict, message: str) -> None:
