@@ -1,4 +1,4 @@
-"""``bssim jscc train|eval|export``: the adaptive-rate deep JSCC (:mod:`bssim.jscc`)."""
+"""``bssim jscc train|fit-policy|eval|compare|export``: the adaptive-rate deep JSCC (:mod:`bssim.jscc`)."""
 
 from __future__ import annotations
 
@@ -85,6 +85,46 @@ def train_cmd(
     done = log[-1]["epoch"] if log else 0
     more = f" (stopped by --max-minutes; continue with --resume {out})" if done < epochs else ""
     typer.echo(f"checkpoint: {out} after epoch {done} of {epochs}{more}  log: {out.with_suffix('.csv')}")
+
+
+@jscc_app.command("fit-policy")
+def fit_policy_cmd(
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Parent checkpoint (default: the shipped one)."),
+    data: Path = typer.Option(..., "--data", help="Folder of training photographs (every 10th held out, as in training)."),
+    out: Path = typer.Option(..., "--out", help="Output checkpoint: the parent's networks, the fitted policy."),
+    target_rate: float = typer.Option(0.5, "--target-rate", help="Mean share of active channels over the fit set."),
+    samples: int = typer.Option(1024, "--samples", help="Crops in the fit set (shared out over --crops)."),
+    crops: str = typer.Option("128,256", "--crops", help="Comma-separated crop sides in px (multiples of 4)."),
+    noise_draws: int = typer.Option(2, "--noise-draws", help="AWGN draws averaged per crop and level."),
+    distortion: str = typer.Option("mse", "--distortion", help="Cost of a choice: mse (Yang & Kim) or db (10 log10 MSE)."),
+    seed: int = typer.Option(0, "--seed"),
+    precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16 (as at inference)."),
+) -> None:
+    """Fit only the rate policy of a trained model (encoder, decoder frozen): min E[MSE + λ·k], λ by bisection."""
+    from tqdm.auto import tqdm
+
+    from bssim.jscc import default_checkpoint_path
+    from bssim.jscc.policy_fit import PolicyFitSettings, fit_policy
+
+    try:
+        sides = [int(v) for v in parse_float_list(crops, "--crops (px)")]
+        s = PolicyFitSettings(
+            checkpoint=str(checkpoint or default_checkpoint_path()), data=str(data), out=str(out),
+            target_rate=target_rate, samples=samples, crops=tuple(sides), noise_draws=noise_draws, seed=seed,
+            precision=precision, distortion=distortion,
+        )  # fmt: skip
+        for name, p in (("--checkpoint", Path(s.checkpoint)), ("--data", data)):
+            if not p.exists():
+                raise FileNotFoundError(f"{name} {p}: not found")
+        with tqdm(total=s.samples, desc="fit set", unit="crop") as bar:
+            _, info = fit_policy(s, on_samples=lambda done, _: bar.update(done - bar.n))
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    fit = info["fit"]
+    thirds = " / ".join(f"{r:.3f}" for r in fit["rate_by_snr_third"])
+    typer.echo(f"λ = {info['lambda']:.3g}: fit-set rate {fit['rate']:.3f} (by SNR third: {thirds}), "
+               f"levels used {fit['levels_used']}, {info['seconds']:.0f} s")  # fmt: skip
+    typer.echo(f"wrote {out} (parent {info['parent_hash']})")
 
 
 @jscc_app.command("export")

@@ -14,8 +14,9 @@ Modules: :mod:`.config` (settings, rate levels), :mod:`.layers`, :mod:`.policy` 
 policy, nested masks), :mod:`.model` (network), :mod:`.precision`, :mod:`.channels`
 (AWGN, Rayleigh + CSI), :mod:`.payload` (bits for the Shannon link), :mod:`.checkpoint`
 (files), :mod:`.data` and :mod:`.sampler` (training images, augmented crops),
-:mod:`.schedule` and :mod:`.train` (training), :mod:`.evaluate`, :mod:`.baseline` and
-:mod:`.plots` (evaluation). The shipped checkpoint and its model card are in ``checkpoints/``.
+:mod:`.schedule` and :mod:`.train` (training), :mod:`.policy_fit` (fitting the rate policy
+alone, networks frozen), :mod:`.evaluate`, :mod:`.baseline`, :mod:`.compare` and :mod:`.plots`
+(evaluation). The shipped checkpoint and its model card are in ``checkpoints/``.
 """
 
 from __future__ import annotations

@@ -75,6 +75,39 @@ def compare(images: str | Path, adaptive: str | Path, fixed: list[str | Path], s
     return rows
 
 
+def policy_vs_levels(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The policy against the same model's forced levels at equal mean rate, per (channel, SNR).
+
+    Sending a share w of the images at level a and the rest at level b (time sharing) has the
+    mean PSNR (1 − w)·P_a + w·P_b at the mean rate (1 − w)·r_a + w·r_b, so P_forced(r̄) is
+    :func:`interpolate` over the level rows of an evaluation summary at the policy's mean rate
+    r̄; Δ = P_policy − P_forced(r̄) (dB, mean of per-image PSNR).
+    """
+    rows = []
+    for pol in (r for r in summary if r["kind"] == "policy"):
+        pts = [(r["rate"], r["psnr_db"]) for r in summary
+               if r["kind"] == "level" and r["channel"] == pol["channel"] and r["snr_db"] == pol["snr_db"]]  # fmt: skip
+        if not pts:
+            continue
+        forced, bracket = interpolate(pol["rate"], pts)
+        rows.append({"channel": pol["channel"], "snr_db": pol["snr_db"], "policy_psnr_db": pol["psnr_db"],
+                     "rate": pol["rate"], "forced_psnr_at_rate_db": forced, "delta_db": pol["psnr_db"] - forced,
+                     "bracket": bracket})  # fmt: skip
+    return rows
+
+
+def format_policy_vs_levels(rows: list[dict[str, Any]]) -> str:
+    """Text table of :func:`policy_vs_levels` ('' when there are no rows)."""
+    if not rows:
+        return ""
+    head = f"{'channel':>8} {'SNR dB':>6} {'policy':>7} {'rate':>6} {'forced@r':>8} {'delta':>6}"
+    lines = ["policy vs the same model's forced levels at equal mean rate (time sharing; PSNR dB)", head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['channel']:>8} {r['snr_db']:6.1f} {r['policy_psnr_db']:7.2f} {r['rate']:6.3f} "
+                     f"{r['forced_psnr_at_rate_db']:8.2f} {r['delta_db']:+6.2f}")  # fmt: skip
+    return "\n".join(lines)
+
+
 def format_compare(rows: list[dict[str, Any]]) -> str:
     levels = [k for k in rows[0] if k.startswith("fixed") and k.endswith("_psnr_db") and k != "fixed_psnr_at_rate_db"] if rows else []
     head = f"{'SNR dB':>6} {'adaptive':>8} {'rate':>6} " + " ".join(f"{k[:-8]:>8}" for k in levels) + f" {'fixed@r':>8} {'delta':>6}"

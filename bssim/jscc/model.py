@@ -29,7 +29,7 @@ from torch import nn
 
 from bssim.jscc.config import JSCCConfig
 from bssim.jscc.layers import ModulatedResStack, conv_bn_relu, snr_feature, up_bn_relu
-from bssim.jscc.policy import RatePolicy, argmax_choice, choice_to_mask, level_mask, sample_choice
+from bssim.jscc.policy import RatePolicy, argmax_choice, choice_to_mask, level_mask, pool_features, sample_choice
 from bssim.jscc.precision import PRECISIONS
 
 __all__ = ["AdaptiveJSCC", "JSCCConfig", "power_normalize", "snr_feature"]
@@ -121,14 +121,20 @@ class AdaptiveJSCC(nn.Module):
 
     def analyse(self, x: torch.Tensor, snr_db: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(un-normalised latents Z (B, C'_c, H/4, W/4) float32, policy logits (B, G + 1))."""
+        z, logits, _ = self.analyse_pooled(x, snr_db)
+        return z, logits
+
+    def analyse_pooled(self, x: torch.Tensor, snr_db: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`analyse` plus the policy's input: mean-pooled X_s (B, C_s) float32."""
         if x.dim() != 4 or x.shape[1] != 3 or x.shape[2] % 4 or x.shape[3] % 4:
             raise ValueError(f"x must be (B, 3, H, W) with H, W multiples of 4, got {tuple(x.shape)}")
         snr = snr_feature(snr_db).to(x.device)
         with self._autocast(x.device):
             xs = self.source_encoder(x.contiguous(memory_format=torch.channels_last))
             z = self.channel_encoder(xs, snr)
-            logits = self.policy(xs, snr)
-        return z.float(), logits.float()
+            pooled = pool_features(xs)
+            logits = self.policy.from_pooled(pooled, snr)
+        return z.float(), logits.float(), pooled
 
     def policy_probs(self, x: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
         """Choice probabilities softmax(ℓ) (B, G + 1); choice k ↔ ``rate_levels[k]`` channels."""

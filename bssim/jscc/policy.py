@@ -36,7 +36,16 @@ class RatePolicy(nn.Module):
         nn.init.zeros_(self.mlp[-1].bias)
 
     def forward(self, xs: torch.Tensor, snr: torch.Tensor) -> torch.Tensor:
-        return self.mlp(torch.cat([xs.mean(dim=(2, 3)).float(), snr], dim=1))
+        return self.from_pooled(pool_features(xs), snr)
+
+    def from_pooled(self, pooled: torch.Tensor, snr: torch.Tensor) -> torch.Tensor:
+        """Logits from the pooled features (B, C_s) and the SNR feature (B, 1)."""
+        return self.mlp(torch.cat([pooled, snr], dim=1))
+
+
+def pool_features(xs: torch.Tensor) -> torch.Tensor:
+    """The policy's view of X_s (B, C_s, h, w): mean over h, w, float32, (B, C_s)."""
+    return xs.mean(dim=(2, 3)).float()
 
 
 def choice_to_mask(choice: torch.Tensor, cfg: JSCCConfig) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Text tables and result files of a deep JSCC evaluation.
 
 ``write_outputs(summary, rows, out)`` writes ``summary.csv``, ``summary.json``,
-``per_image.csv``, ``table.txt`` and the figures of :mod:`bssim.jscc.plots` into ``out``.
+``per_image.csv``, ``policy_vs_levels.csv`` (:func:`bssim.jscc.compare.policy_vs_levels`), ``table.txt`` and the figures of :mod:`bssim.jscc.plots` into ``out``.
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ def level_table(summary: list[dict[str, Any]]) -> str:
 
 def format_tables(summary: list[dict[str, Any]]) -> str:
     """The policy table, the level table and a footer naming the model."""
-    parts = [policy_table(summary), level_table(summary)]
+    from bssim.jscc.compare import format_policy_vs_levels, policy_vs_levels
+
+    parts = [policy_table(summary), level_table(summary), format_policy_vs_levels(policy_vs_levels(summary))]
     if summary:
         parts.append(f"model {summary[0]['model_version']}, {summary[0]['n_images']} images")
     return "\n\n".join(p for p in parts if p)
@@ -72,7 +74,10 @@ def write_outputs(summary: list[dict[str, Any]], rows: list[dict[str, Any]], out
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, df in (("summary", pd.DataFrame(summary)), ("per_image", pd.DataFrame(rows))):
+    from bssim.jscc.compare import policy_vs_levels
+
+    tables = {"summary": summary, "per_image": rows, "policy_vs_levels": policy_vs_levels(summary)}
+    for name, df in ((k, pd.DataFrame(v)) for k, v in tables.items()):
         with atomic_path(out / f"{name}.csv") as tmp:
             df.to_csv(tmp, index=False)
         written.append(out / f"{name}.csv")
