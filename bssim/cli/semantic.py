@@ -78,7 +78,9 @@ def compare_cmd(
     if as_json:
         typer.echo(json.dumps(json_safe(summary.to_dict(orient="records")), indent=1))
     else:
-        typer.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        cols = ["video", "model", "snr_db", "person_iou", "person_f1", "psnr_person_db", "psnr_db",
+                "d_person_iou", "d_person_f1", "d_psnr_db"]  # fmt: skip
+        typer.echo(summary[[c for c in cols if c in summary]].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 def _write(rows, summary, s, paths: dict, out: Path | None) -> None:

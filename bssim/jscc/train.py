@@ -306,9 +306,7 @@ def run_epoch(st: RunState, samplers: dict[int, CropSampler], s: TrainSettings, 
 
 def _meta(st: RunState, s: TrainSettings, precision: str, val_names: list[str], n_train: int,
           facts: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-    from bssim.files import file_hash
-
-    return {**facts, "init_checkpoint": file_hash(s.init) if s.init else None,
+    return {**facts,
         "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(s).items()},
         "epochs_done": st.epochs_done, "train_seconds": st.seconds, "lambda": st.lam,
         "log": st.log, "chunks": st.chunks, "val_images": val_names, "n_train_images": n_train,
@@ -381,7 +379,10 @@ def train(s: TrainSettings, resume: str | Path | None = None,
     if s.threads > 0:
         torch.set_num_threads(s.threads)
     precision = resolve_precision(s.precision, s.device)
+    from bssim.files import file_hash
+
     samplers, val_imgs, val_names, facts = load_data(s, on_image)
+    facts["init_checkpoint"] = file_hash(s.init) if s.init else None  # hashed now: the file may change during the run
     st = init_state(s, resume)
     st.model.precision = precision
     out, t_call, start = Path(s.out), time.time(), st.epochs_done
