@@ -91,7 +91,7 @@ def _write(rows, summary, s, paths: dict, out: Path | None) -> None:
 
     write_text(out / "rows.csv", rows.to_csv(index=False))
     write_text(out / "summary.csv", summary.to_csv(index=False))
-    title = f"same rate ({s.n_active} of 16 channels, k/n = {s.n_active}/192), {s.channel.upper()}; " + \
+    title = f"same rate ({s.n_active} of 16 channels, k/n = {s.n_active}/96), {s.channel.upper()}; " + \
         ", ".join(sorted({f"{v}: {n} frames" for v, n in rows.groupby('video').frame.nunique().items()}))
     plot_comparison(summary, LABELS, out / "semantic_compare.png", title)
     typer.echo(f"wrote {out}/ (rows.csv, summary.csv, semantic_compare.png/.pdf)", err=True)

@@ -2,7 +2,7 @@
 
 Each evaluation frame is sent whole (the ``direct`` scheme) by every model through the same
 AWGN channel (the same noise draw per frame and SNR: common random numbers), at the same forced
-rate level (``n_active`` channels, k/n = n_active / 192 for C'_c = 16), for every SNR. For each
+rate level (``n_active`` channels, k/n = n_active / 96 for C'_c = 16), for every SNR. For each
 reconstruction r of an original o the rows give
 
 * ``person_iou``, ``person_f1``: the task metrics of :mod:`bssim.semantic.task`;
