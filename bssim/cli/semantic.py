@@ -57,10 +57,7 @@ def compare_cmd(
             raise ValueError(f"--reference {reference!r}: not one of the --model names {sorted(paths)}")
         frames = []
         for spec in video:
-            path, sep, frames_spec = spec.partition(":")
-            if not sep or not frames_spec:
-                raise ValueError(f"--video {spec!r}: expected PATH:START:STOP:STEP, e.g. vtest.avi:450:751:100")
-            frames += read_eval_frames(path, frames_spec)
+            frames += read_eval_frames(spec)
         models = {name: load_model(p) for name, p in paths.items()}
         for name, m in models.items():
             check_disjoint(frames, training_frames(paths[name]), name)

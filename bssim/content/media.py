@@ -75,6 +75,19 @@ def parse_frames(spec: str, n_frames: int, where: str) -> range:
     return r
 
 
+def video_frame_range(spec: str, option: str = "--video") -> tuple[Path, range]:
+    """``PATH:START:STOP:STEP`` → (path, frame indices below the video's frame count); errors
+    name ``option``, the value and the rule."""
+    from bssim.files import video_info
+
+    path, sep, frames = str(spec).partition(":")
+    if not sep or not frames:
+        raise ValueError(f"{option} {spec!r}: expected PATH:START:STOP:STEP, e.g. vtest.avi:0:400:10")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{option} {spec!r}: no such file {path}")
+    return Path(path), parse_frames(frames, int(video_info(path)["frames"]), f"{option} {path}")
+
+
 def probe_video(path: Path) -> dict:
     """Frames that decode in sequence, the container's count, size and fps (cached by file hash)."""
     from bssim.files import file_hash, iter_video, video_info

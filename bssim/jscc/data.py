@@ -116,13 +116,9 @@ def load_video_frames(spec: str) -> tuple[list[np.ndarray], list[str]]:
 
     Use only the training part of a video; bssim evaluates on vtest.avi frames 400-794 and
     Megamind.avi frames 135-269 (docs/semantic.md)."""
-    from bssim.content.media import parse_frames
-    from bssim.files import read_frames, video_info
+    from bssim.content.media import video_frame_range
+    from bssim.files import read_frames
 
-    path, sep, frames = str(spec).partition(":")
-    if not sep or not frames:
-        raise ValueError(f"--video {spec!r}: expected PATH:START:STOP:STEP, e.g. vtest.avi:0:400:10")
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"--video {spec!r}: no such file {path}")
-    got = read_frames(path, parse_frames(frames, int(video_info(path)["frames"]), f"--video {path}"))
-    return list(got.values()), [f"{Path(path).name}#{i}" for i in got]
+    path, idx = video_frame_range(spec)
+    got = read_frames(path, idx)
+    return list(got.values()), [f"{path.name}#{i}" for i in got]

@@ -135,18 +135,15 @@ def paired_summary(rows: pd.DataFrame, reference: str,
     return pd.DataFrame(out)
 
 
-def read_eval_frames(video: str | Path, frames: str) -> list[EvalFrame]:
-    """Frames ``START:STOP:STEP`` of ``video``; they must lie in its evaluation part when the
-    video is one of :data:`EVAL_FRAMES`."""
-    from bssim.content.media import parse_frames
-    from bssim.files import read_frames, video_info
+def read_eval_frames(spec: str) -> list[EvalFrame]:
+    """Frames ``PATH:START:STOP:STEP``; they must lie in the video's evaluation part when it is
+    one of :data:`EVAL_FRAMES`."""
+    from bssim.content.media import video_frame_range
+    from bssim.files import read_frames
 
-    path = Path(video)
-    if not path.is_file():
-        raise FileNotFoundError(f"--video {video}: no such file")
-    idx = parse_frames(frames, int(video_info(path)["frames"]), f"--frames for {path.name}")
+    path, idx = video_frame_range(spec)
     lo, hi = EVAL_FRAMES.get(path.name, (0, 1 << 30))
     if idx.start < lo or idx[-1] >= hi:
-        raise ValueError(f"--frames {frames!r} for {path.name}: evaluation frames are {lo}-{hi - 1} "
+        raise ValueError(f"--video {spec!r}: evaluation frames are {lo}-{hi - 1} in {path.name} "
                          f"(the rest is the training part)")  # fmt: skip
     return [EvalFrame(path.name, i, img) for i, img in read_frames(path, idx).items()]
