@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bssim.content.measured import measure_content
+from bssim.options.catalog import measure_content
 from bssim.content.media import load_media, probe_video
 from bssim.jscc import load_model
 from bssim.options.levels import rate_levels

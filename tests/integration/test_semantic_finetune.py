@@ -64,7 +64,7 @@ def test_a_semantic_checkpoint_adds_its_schemes_to_every_menu(tmp_path, monkeypa
     import pandas as pd
 
     from bssim.cli import app
-    from bssim.content.measured import measure_content
+    from bssim.options.catalog import measure_content
     from bssim.jscc import default_checkpoint_path
     from bssim.scenario import ScenarioError, parse_scenario
 
