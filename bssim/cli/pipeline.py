@@ -30,6 +30,8 @@ from bssim.pipeline.transmitter import PipelineSettings
 from bssim.plot import side_by_side
 from bssim.results import write_table
 from bssim.scenario import Media
+from bssim.studies import codec_claims
+from bssim.studies.docs import replace_section
 
 pipeline_app = typer.Typer(help="Key-information pipeline: measure every option of real frames (seed 000 sections II-III).",
                            no_args_is_help=True)
@@ -217,6 +219,29 @@ def experiments_cmd(
     except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
     typer.echo(json.dumps(json_safe(res), indent=1))
+
+
+@pipeline_app.command("codecs")
+def codecs_cmd(
+    out: Path = typer.Option(Path("docs/figures/codecs"), "--out", help="Folder for the rows and tables (Parquet + CSV)."),
+    codecs: str = typer.Option(",".join(codec_claims.CODECS), "--codecs", help="Comma-separated digital codecs."),
+    docs: Path = typer.Option(None, "--docs", help="Also paste the tables into this Markdown file between "
+                              "<!-- codecs:begin --> and <!-- codecs:end -->."),
+) -> None:
+    """Key information against direct per codec, at equal bits and equal quality (vtest, Megamind, Kodak)."""
+    try:
+        set_compute_threads()
+        check_output_folder(out, "--out")
+        names = tuple(c.strip() for c in codecs.split(",") if c.strip())
+        for name in names:
+            _codec(name, CodecConfig(), "digital")
+        res = codec_claims.run(out, names)
+        text = codec_claims.render_markdown(res)
+        if docs is not None:
+            replace_section(docs, "codecs", text)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    typer.echo(text)
 
 
 @library_app.command("build")

@@ -39,6 +39,7 @@ from bssim.pipeline.matching import match_background
 from bssim.pipeline.transmitter import PipelineSettings
 from bssim.pipeline.video import temporal_background, video_background
 from bssim.results import write_table
+from bssim.studies.docs import replace_section
 
 KODAK_TEST = ("kodim05", "kodim15", "kodim21")  # people (05, 15) and a scene (21)
 
@@ -405,11 +406,4 @@ def render_markdown(res: dict) -> str:
 
 def update_docs(doc: str | Path, res: dict) -> None:
     """Replace the text between ``<!-- results:begin -->`` and ``<!-- results:end -->`` in ``doc``."""
-    doc = Path(doc)
-    text = doc.read_text()
-    a, b = "<!-- results:begin -->", "<!-- results:end -->"
-    if a not in text or b not in text:
-        raise ValueError(f"{doc}: markers {a} / {b} not found")
-    pre, rest = text.split(a, 1)
-    _, post = rest.split(b, 1)
-    doc.write_text(pre + a + "\n" + render_markdown(res) + b + post)
+    replace_section(doc, "results", render_markdown(res))
