@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from bssim.codecs import CODECS
 from bssim.schemes import SCHEMES
@@ -331,7 +332,11 @@ def plot_results(path: str | Path, out: str | Path | None = None, x: str | None 
             raise ValueError(f"{path}: sweep has no summary.parquet yet (no point finished)")
         meta = json.loads((path / "sweep.json").read_text())
         ue_path = path / "user_epochs.parquet"
-        ue = pd.read_parquet(ue_path, columns=list(meta["columns"]) + ["scheme", "rate_label"]) if ue_path.is_file() else None
+        ue = None
+        if ue_path.is_file():
+            have = set(pq.read_schema(ue_path).names)
+            ue = pd.read_parquet(ue_path, columns=list(meta["columns"]) + [c for c in ("scheme", "codec", "rate_label")
+                                                                           if c in have])
         return sweep_figures(pd.read_parquet(path / "summary.parquet"), list(meta["columns"]), out, x, ue)
     from bssim.results import load_run
 

@@ -37,6 +37,7 @@ from bssim.scenario import MeasuredContent, Scenario
 
 DEFAULT_CODECS = {"digital": ("avif",), "analog": ("jscc",)}
 SEMANTIC_CODECS = {"digital": "jscc_semantic_digital", "analog": "jscc_semantic"}
+ROWS_VERSION = 2  # the rows' layout and labels: cached rows of another version are measured again
 
 
 @dataclass
@@ -107,7 +108,7 @@ def measure_spec(scenario: Scenario) -> MeasureSpec:
 
 def cache_key(frame_key: str, library_fp: str | None, codec: Codec, spec: MeasureSpec) -> dict:
     """What one (item, codec) measurement depends on."""
-    return {"content": frame_key, "library": library_fp, "spec": spec.as_dict(), "codec": codec.name,
+    return {"rows": ROWS_VERSION, "content": frame_key, "library": library_fp, "spec": spec.as_dict(), "codec": codec.name,
             "codec_version": codec.version(), "settings": [s.label for s in codec.settings()]}
 
 

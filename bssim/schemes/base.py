@@ -81,15 +81,18 @@ def scale_groups(images: Sequence[np.ndarray], scales: Sequence[float],
                  max_pixels: int | None) -> list[tuple[float, list[np.ndarray]]]:
     """[(effective scale, the scaled images)] per distinct result, largest scale first.
 
-    Nominal scales whose scaled images have the same sizes are one group (module docstring)."""
+    Nominal scales whose scaled images have the same sizes are one group (module docstring).
+    Where ``max_pixels`` binds, the label is the effective scale sqrt(coded / original pixels);
+    elsewhere the nominal s (the sides' rounding to multiples of 4 is not a rate level)."""
     groups: dict[tuple, tuple[float, list[np.ndarray]]] = {}
     total = sum(im.shape[0] * im.shape[1] for im in images)
     for s in sorted(set(scales), reverse=True):
         small = [scaled(im, s, max_pixels) for im in images]
         sizes = tuple(im.shape[:2] for im in small)
         if sizes not in groups:
+            capped = max_pixels is not None and any(im.shape[0] * im.shape[1] * s * s > max_pixels for im in images)
             coded = sum(im.shape[0] * im.shape[1] for im in small)
-            groups[sizes] = (round(math.sqrt(coded / total), 2) if total else s, small)
+            groups[sizes] = (round(math.sqrt(coded / total), 2) if capped and total else s, small)
     return list(groups.values())
 
 
