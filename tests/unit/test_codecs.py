@@ -52,6 +52,15 @@ def test_standard_codecs_count_the_bytes_of_their_file_and_gain_with_quality(nam
     assert all(c.image.shape == img.shape for c in coded)
 
 
+@pytest.mark.parametrize("name", ["avif", "webp", "jpeg2000"])
+def test_standard_codecs_code_tiny_crops(name):
+    """A person's box can be a few pixels wide; OpenJPEG needs 32 px sides: padded, counted, cropped."""
+    codec = make_codec(name, CodecConfig(qualities=(30,)))
+    crop = _image()[:8, :12]
+    [coded] = codec.code(crop, codec.settings(), CodeJob())
+    assert coded.image.shape == crop.shape and coded.cost > 0
+
+
 def test_standard_codec_quality_settings_are_checked():
     with pytest.raises(ValueError, match="1..100"):
         make_codec("avif", CodecConfig(qualities=(0, 50)))
