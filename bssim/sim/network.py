@@ -15,7 +15,7 @@
 
 Rows gain ``sector``, ``site``, ``snr_db`` and ``sinr_db`` (the serving sector's full-power
 PSD P_max/W on the user's band B over N, and over N + I: sinr_db ≤ snr_db, equal without
-interference), ``interference_dbm`` and ``handovers`` (the user's count so far). Epoch rows
+interference), ``interference_dbm``, ``handovers`` (the user's count so far) and the position ``x_m``, ``y_m``. Epoch rows
 report ``power_used_w`` per sector (the mean over sectors, so ``power_share`` stays the share of
 one sector's P_max), ``power_used_total_w`` and ``n_handovers``.
 
@@ -203,7 +203,8 @@ class NetworkEngine(Engine):
         return {"sector": serving.astype(np.int32), "site": self.layout.sector_site[serving].astype(np.int32),
                 "snr_db": snr, "sinr_db": sinr,
                 "interference_dbm": 10.0 * np.log10(np.maximum(interference, 1e-300)) + 30.0,
-                "handovers": self.pop.handovers[idx].astype(np.int32)}
+                "handovers": self.pop.handovers[idx].astype(np.int32),
+                "x_m": self.pop.x_m[idx], "y_m": self.pop.y_m[idx]}
 
     def _base_station(self, epochs: int):
         for e in range(epochs):
