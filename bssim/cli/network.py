@@ -48,5 +48,25 @@ def figure_cmd(
     typer.echo("wrote " + ", ".join(str(f) for f in files))
 
 
+@network_app.command("load-check")
+def load_check_cmd(
+    scenario: Path = typer.Argument(..., help="A scenario with a [network] section."),
+    epochs: int = typer.Option(40, "--epochs", min=3, help="Epochs per case."),
+    set_: list[str] = typer.Option([], "--set", help="override a field: FIELD=VALUE, repeatable"),
+) -> None:
+    """Does the 'load' interference lag oscillate? Sector power dynamics, full buffer vs load."""
+    from bssim.cli.run import _parse_overrides
+    from bssim.nr.compare import markdown
+    from bssim.sim import make_source, prepare_scenario
+    from bssim.studies.network import load_check
+
+    with user_errors():
+        sc, path = prepare_scenario(scenario, _parse_overrides(set_))
+        if sc.network is None:
+            raise ValueError(f"{scenario}: no [network] section")
+        table = load_check(sc, epochs, make_source(sc, path))
+    typer.echo(markdown(table.round(3)))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(network_app, name="network")

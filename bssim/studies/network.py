@@ -112,6 +112,41 @@ def run_calibration(out: Path, users: int = 5700, seed: int = 0) -> pd.DataFrame
     return table
 
 
+def sector_power_dynamics(user_epochs: pd.DataFrame) -> dict[str, float]:
+    """How each sector's used power moves from epoch to epoch: mean power (overall, in epoch 0,
+    over the last quarter of the epochs), mean |ΔP| between
+    consecutive epochs, and the lag-1 autocorrelation of its deviation from its own mean
+    (averaged over sectors). An oscillation of the ``load`` lag (high interference → high power
+    → high interference next epoch, then the reverse) shows as a lag-1 autocorrelation near −1."""
+    p = user_epochs.groupby(["epoch", "sector"], observed=True)["power_w"].sum().unstack(fill_value=0.0)
+    dev = p - p.mean(axis=0)
+    num = (dev.iloc[1:].to_numpy() * dev.iloc[:-1].to_numpy()).sum(axis=0)
+    den = (dev.to_numpy() ** 2).sum(axis=0)
+    rho = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    mean = p.mean(axis=1).to_numpy()
+    return {"sector_power_w": float(p.to_numpy().mean()), "epoch0_power_w": float(mean[0]),
+            "last_quarter_power_w": float(mean[-max(1, mean.size // 4):].mean()),
+            "mean_abs_change_w": float(p.diff().abs().iloc[1:].to_numpy().mean()),
+            "lag1_autocorrelation": float(np.nanmean(rho))}
+
+
+def load_check(scenario, epochs: int, source=None) -> pd.DataFrame:
+    """The scenario under ``full_buffer`` and ``load`` interference, with its fading and without:
+    :func:`sector_power_dynamics` and the served share per case (same seed, same users)."""
+    from bssim.sim import make_source, run
+
+    source = source if source is not None else make_source(scenario)
+    rows = []
+    for fading in (scenario.cell.fading, "none"):
+        for mode in ("full_buffer", "load"):
+            res = run(scenario, epochs=epochs, overrides={"network.interference": mode, "cell.fading": fading},
+                      source=source)
+            rows.append({"fading": fading, "interference": mode, **sector_power_dynamics(res.user_epochs),
+                         "served_share": float(res.summary_dict()["served_share"]),
+                         "mean_sinr_db": float(res.user_epochs["sinr_db"].mean())})
+    return pd.DataFrame(rows)
+
+
 def network_figure(user_epochs: pd.DataFrame, scenario, out: Path, epoch: int = 0,
                    name: str = "network_layout") -> list[Path]:
     """Sites (hexagons), sector boresights and the users of ``epoch`` coloured by their scheme."""
