@@ -156,14 +156,20 @@ class Engine:
 
         return (before(t + self.T) - before(t)).astype(np.int64)
 
-    def epoch_input(self, e: int, t: float) -> tuple[EpochInput, np.ndarray, Any, np.ndarray]:
-        """The requests of epoch ``e`` at time ``t``: (input, user indices, request info, active users)."""
+    def requests(self, e: int, t: float) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+        """The offers of epoch ``e``'s requests: (offers, request info, user indices, active users)."""
         p = self.pop
         active = np.flatnonzero((p.join_s <= t) & (t < p.leave_s))
         items = self._items(active, e, t)
         idx = active[items > 0]
         offers, info = self.source.requests(p.content, idx, p.counter[idx], items[items > 0])
         p.counter[idx] += items[items > 0]
+        return offers, info, idx, active
+
+    def epoch_input(self, e: int, t: float) -> tuple[EpochInput, np.ndarray, Any, np.ndarray]:
+        """The requests of epoch ``e`` at time ``t``: (input, user indices, request info, active users)."""
+        p = self.pop
+        offers, info, idx, active = self.requests(e, t)
         n = idx.size
         channels = Channels(p.channel_gain(idx), np.full(n, self.noise_w), np.full(n, float(self.cell.loss_w)),
                             np.full(n, float(self.cell.bandwidth_hz)), self.T)

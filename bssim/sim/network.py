@@ -150,11 +150,7 @@ class NetworkEngine(Engine):
         """The requests of epoch ``e`` with their serving sector's channel and N + I as noise;
         returns (input, user indices, request info, active users, serving sectors, interference W)."""
         p = self.pop
-        active = np.flatnonzero((p.join_s <= t) & (t < p.leave_s))
-        items = self._items(active, e, t)
-        idx = active[items > 0]
-        offers, info = self.source.requests(p.content, idx, p.counter[idx], items[items > 0])
-        p.counter[idx] += items[items > 0]
+        offers, info, idx, active = self.requests(e, t)
         n = idx.size
         serving = p.serving[idx]
         g_all = p.gain_ls[idx]
