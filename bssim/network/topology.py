@@ -91,10 +91,17 @@ def in_hexagon(dx: np.ndarray, dy: np.ndarray, radius_m: float) -> np.ndarray:
 
 def site_offsets(layout: Layout, x_m: np.ndarray, y_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(dx, dy) (N, S) from each site, or its nearest wrap-around image, to each user."""
-    dx = x_m[:, None, None] - layout.images_xy_m[None, :, :, 0]
-    dy = y_m[:, None, None] - layout.images_xy_m[None, :, :, 1]
-    best = np.argmin(dx**2 + dy**2, axis=2)[..., None]
-    return np.take_along_axis(dx, best, 2)[..., 0], np.take_along_axis(dy, best, 2)[..., 0]
+    img = layout.images_xy_m
+    dx = x_m[:, None] - img[None, :, 0, 0]
+    dy = y_m[:, None] - img[None, :, 0, 1]
+    best = dx**2 + dy**2
+    for i in range(1, img.shape[1]):  # image by image: (N, S) temporaries, not (N, S, 7)
+        ix = x_m[:, None] - img[None, :, i, 0]
+        iy = y_m[:, None] - img[None, :, i, 1]
+        d2 = ix**2 + iy**2
+        closer = d2 < best
+        dx, dy, best = np.where(closer, ix, dx), np.where(closer, iy, dy), np.where(closer, d2, best)
+    return dx, dy
 
 
 def inside(layout: Layout, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
@@ -125,29 +132,36 @@ def drop_users(layout: Layout, rng: np.random.Generator, n: int) -> tuple[np.nda
     return x, y
 
 
-def local_angles(theta: np.ndarray, phi: np.ndarray, yaw: np.ndarray, tilt: float) -> tuple[np.ndarray, np.ndarray]:
-    """TR 38.901 eq. (7.1-7), (7.1-8) with slant γ = 0: global (θ, φ) to the sector's local (θ', φ')."""
-    dphi = phi - yaw
-    cos_t = np.clip(math.cos(tilt) * np.cos(theta) + math.sin(tilt) * np.cos(dphi) * np.sin(theta), -1.0, 1.0)
-    phi_l = np.angle(math.cos(tilt) * np.sin(theta) * np.cos(dphi) - math.sin(tilt) * np.cos(theta)
-                     + 1j * np.sin(dphi) * np.sin(theta))
-    return np.arccos(cos_t), phi_l
+def local_angles(cos_theta: np.ndarray, sin_theta: np.ndarray, cos_dphi: np.ndarray, sin_dphi: np.ndarray,
+                 tilt: float) -> tuple[np.ndarray, np.ndarray]:
+    """TR 38.901 eq. (7.1-7), (7.1-8) with slant γ = 0: the sector's local (θ', φ') from the global
+    zenith θ and the azimuth off the bearing φ − α, given by their cosines and sines:
+    θ' = arccos(cos β cos θ + sin β cos(φ−α) sin θ),
+    φ' = arg(cos β sin θ cos(φ−α) − sin β cos θ + j sin(φ−α) sin θ)."""
+    cb, sb = math.cos(tilt), math.sin(tilt)
+    theta_l = np.arccos(np.clip(cb * cos_theta + sb * cos_dphi * sin_theta, -1.0, 1.0))
+    phi_l = np.arctan2(sin_dphi * sin_theta, cb * sin_theta * cos_dphi - sb * cos_theta)
+    return theta_l, phi_l
 
 
 def sector_pattern_db(layout: Layout, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     """(N, K) antenna gain in dBi of each sector toward each user (0 for omnidirectional sites).
 
-    Global angles from the site to the user: φ = atan2(dy, dx), θ = 90° + atan((h_BS − h_UT)/d_2D)."""
+    Global angles from the site to the user: φ = atan2(dy, dx), θ = 90° + atan((h_BS − h_UT)/d_2D),
+    i.e. cos θ = −(h_BS − h_UT)/d_3D, sin θ = d_2D/d_3D."""
     n, k = dx.shape[0], layout.n_sectors
     if not layout.sectorised:
         return np.zeros((n, k))
     import torch
     from sionna.phy.channel.tr38901 import AntennaElement
 
-    sx, sy = dx[:, layout.sector_site], dy[:, layout.sector_site]
-    d2 = np.maximum(np.hypot(sx, sy), 1e-9)
-    theta = np.pi / 2 + np.arctan((layout.bs_height_m - layout.ue_height_m) / d2)
-    th_l, ph_l = local_angles(theta, np.arctan2(sy, sx), layout.sector_yaw_rad[None, :], layout.downtilt_rad)
+    d2 = np.maximum(np.hypot(dx, dy), 1e-9)
+    h = layout.bs_height_m - layout.ue_height_m
+    d3 = np.hypot(d2, h)
+    cos_t, sin_t = (-h / d3)[:, layout.sector_site], (d2 / d3)[:, layout.sector_site]
+    cos_p, sin_p = (dx / d2)[:, layout.sector_site], (dy / d2)[:, layout.sector_site]
+    ca, sa = np.cos(layout.sector_yaw_rad)[None, :], np.sin(layout.sector_yaw_rad)[None, :]
+    th_l, ph_l = local_angles(cos_t, sin_t, cos_p * ca + sin_p * sa, sin_p * ca - cos_p * sa, layout.downtilt_rad)
     element = AntennaElement(pattern="38.901", slant_angle=0.0, precision="double", device="cpu")
     f_theta, f_phi = element.field(torch.from_numpy(th_l), torch.from_numpy(ph_l))
     power = (f_theta**2 + f_phi**2).numpy()

@@ -29,6 +29,7 @@ from bssim.network.topology import drop_users, make_layout, sector_pattern_db, s
 from bssim.plot import _save, _subplots
 from bssim.scenario import Cell, Network
 from bssim.seeding import rng as seeded_rng
+from bssim.sim import make_source, run
 
 PERCENTILES = np.arange(5, 100, 5)
 #: R1-165974 UMa 6 GHz, percentiles 5..95 (QuaDRiGa calib_3GPP_ref_data.m): coupling loss and geometry, dB
@@ -133,8 +134,6 @@ def sector_power_dynamics(user_epochs: pd.DataFrame) -> dict[str, float]:
 def load_check(scenario, epochs: int, source=None) -> pd.DataFrame:
     """The scenario under ``full_buffer`` and ``load`` interference, with its fading and without:
     :func:`sector_power_dynamics` and the served share per case (same seed, same users)."""
-    from bssim.sim import make_source, run
-
     source = source if source is not None else make_source(scenario)
     rows = []
     for fading in (scenario.cell.fading, "none"):
