@@ -158,11 +158,14 @@ def sector_pattern_db(layout: Layout, dx: np.ndarray, dy: np.ndarray) -> np.ndar
     d2 = np.maximum(np.hypot(dx, dy), 1e-9)
     h = layout.bs_height_m - layout.ue_height_m
     d3 = np.hypot(d2, h)
-    cos_t, sin_t = (-h / d3)[:, layout.sector_site], (d2 / d3)[:, layout.sector_site]
-    cos_p, sin_p = (dx / d2)[:, layout.sector_site], (dy / d2)[:, layout.sector_site]
-    ca, sa = np.cos(layout.sector_yaw_rad)[None, :], np.sin(layout.sector_yaw_rad)[None, :]
-    th_l, ph_l = local_angles(cos_t, sin_t, cos_p * ca + sin_p * sa, sin_p * ca - cos_p * sa, layout.downtilt_rad)
+    cos_t, sin_t, cos_p, sin_p = -h / d3, d2 / d3, dx / d2, dy / d2  # (N, S)
     element = AntennaElement(pattern="38.901", slant_angle=0.0, precision="double", device="cpu")
-    f_theta, f_phi = element.field(torch.from_numpy(th_l), torch.from_numpy(ph_l))
-    power = (f_theta**2 + f_phi**2).numpy()
-    return 10.0 * np.log10(np.maximum(power, 1e-30))
+    per_site = k // layout.n_sites
+    out = np.empty((n, k))
+    for j in range(per_site):  # sector j of every site: (N, S) at a time
+        yaw = float(layout.sector_yaw_rad[j])
+        ca, sa = math.cos(yaw), math.sin(yaw)
+        th_l, ph_l = local_angles(cos_t, sin_t, cos_p * ca + sin_p * sa, sin_p * ca - cos_p * sa, layout.downtilt_rad)
+        f_theta, f_phi = element.field(torch.from_numpy(th_l), torch.from_numpy(ph_l))
+        out[:, j::per_site] = 10.0 * np.log10(np.maximum((f_theta**2 + f_phi**2).numpy(), 1e-30))
+    return out
