@@ -151,3 +151,29 @@ def test_network_scenario_errors_name_the_field():
         scenario({"rings": 1, "isd_m": 60.0})
     with pytest.raises(ScenarioError, match="network.sectors"):
         scenario({"sectors": 2})
+
+
+@pytest.mark.parametrize("name", ["shannon", "analog", "nr"])
+def test_every_link_model_prices_at_the_sinr_through_the_effective_noise(name):
+    """The network hands each link N + I as its noise: with no transmission loss every finite
+    power scales by exactly (N + I)/N, so each model prices its options at the SINR."""
+    from bssim.options.links import Channels, make_link
+    from bssim.options.table import Offers
+
+    n, k = 3, 2
+    bits = np.array([[2e4, 2e5], [5e4, 4e5], [1e5, 8e5]])
+    snr = np.array([0.0, 10.0])
+    offers = Offers(("direct", "key"), np.zeros(k, np.int64), ("L0", "L0"), bits, np.array([[2e4, 5e3]] * n),
+                    {"ssim": np.full((n, k, snr.size if name == "analog" else 1), 0.8)},
+                    snr if name == "analog" else np.array([np.nan]), np.ones(n, np.int64))
+    noise = link.thermal_noise_w(5e6, 7.0)
+    gain = link.db_to_linear(np.array([-95.0, -100.0, -105.0]))
+
+    def priced(noise_w):
+        ch = Channels(gain, np.full(n, noise_w), np.zeros(n), np.full(n, 5e6), 0.1)
+        return make_link(name).price(offers, ch).power_w
+
+    p_n, p_ni = priced(noise), priced(10.0 * noise)  # I = 9 N: SINR 10 dB below the SNR
+    ok = np.isfinite(p_n)
+    assert ok.any() and np.array_equal(ok, np.isfinite(p_ni))
+    np.testing.assert_allclose(p_ni[ok], 10.0 * p_n[ok], rtol=1e-12)
