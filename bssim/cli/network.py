@@ -19,8 +19,7 @@ def calibrate_cmd(
     seed: int = typer.Option(0, "--seed", help="Drop seed."),
 ) -> None:
     """19 sites x 3 sectors UMa 6 GHz: CDFs of coupling loss and geometry beside 3GPP R1-165974."""
-    from bssim.nr.compare import markdown
-    from bssim.studies.network import run_calibration
+    from bssim.studies.network import markdown, run_calibration
 
     with user_errors():
         table = run_calibration(out, users=users, seed=seed)
@@ -56,9 +55,8 @@ def load_check_cmd(
 ) -> None:
     """Does the 'load' interference lag oscillate? Sector power dynamics, full buffer vs load."""
     from bssim.cli.run import _parse_overrides
-    from bssim.nr.compare import markdown
     from bssim.sim import make_source, prepare_scenario
-    from bssim.studies.network import load_check
+    from bssim.studies.network import load_check, markdown
 
     with user_errors():
         sc, path = prepare_scenario(scenario, _parse_overrides(set_))

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bssim.cli._common import json_safe, set_compute_threads, user_errors
-from bssim.options.table import SCHEMES
+from bssim.schemes import scheme_names
 
 SOLVER_HELP = "dp (seed's DP), cpsat, mip (OR-Tools), greedy, all_direct, all_key"
 
@@ -29,7 +29,7 @@ def _csv_epoch(users: Path, opts: dict):
     from bssim.epoch import EpochConfig, schedule
     from bssim.options.links import make_link
     from bssim.options.objective import Objective
-    from bssim.options.usercsv import read_menu_csv
+    from bssim.sim.usercsv import read_menu_csv
 
     missing = [n for n in ("--p-max-w", "--T-s") if opts[n] is None]
     if missing:
@@ -50,11 +50,11 @@ def _csv_epoch(users: Path, opts: dict):
 def _summary(res, table, p_max: float, label: str) -> dict:
     sol = res.solution
     counts = table["scheme"].astype(str).value_counts()
-    detail_cols = ["user", "scheme", "rate_level", "rate_label", "snr_level_db", "power_w", "bits", "symbols",
+    detail_cols = ["user", "scheme", "codec", "rate_level", "rate_label", "snr_level_db", "power_w", "bits", "symbols",
                    "quality", "utility"] + list(res.menu.item_info)
     return {
         "source": label, "solver": sol.solver, "objective": float(sol.objective), "n_users": len(table),
-        **{f"n_{s}": int(counts.get(s, 0)) for s in (*SCHEMES, "none")},
+        **{f"n_{s}": int(counts.get(s, 0)) for s in (*scheme_names(), "none")},
         "p_max_w": float(p_max), "power_used_w": float(sol.power_used_w), "solve_time_s": float(sol.solve_time_s),
         "menu_items": int(res.problem.n_options), "choices": [int(c) for c in res.choice],
         "choices_detail": table[[c for c in detail_cols if c in table]].to_dict("records"),
@@ -66,11 +66,11 @@ def _print_table(table, summary: dict, metric: str, show: int) -> None:
     console = Console()
     t = Table(title=f"{summary['source']}: first {min(show, len(table))} of {len(table)} users",
               box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for col in ("user", "gain/dB", "scheme", "rate level", "power/W", "kbit", metric, "utility"):
+    for col in ("user", "gain/dB", "scheme", "codec", "rate level", "power/W", "kbit", metric, "utility"):
         t.add_column(col, justify="right")
     for r in table.head(show).itertuples():
         cost = r.bits / 1e3 if r.bits > 0 else (r.symbols / 1e3 if r.symbols > 0 else 0.0)
-        t.add_row(str(r.user), f"{r.gain_db:.1f}" if hasattr(r, "gain_db") else "-", str(r.scheme), str(r.rate_label),
+        t.add_row(str(r.user), f"{r.gain_db:.1f}" if hasattr(r, "gain_db") else "-", str(r.scheme), str(r.codec), str(r.rate_label),
                   f"{r.power_w:.3g}", f"{cost:.1f}", f"{r.quality:.3f}", f"{r.utility:.3f}")
     console.print(t)
     console.print(

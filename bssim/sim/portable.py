@@ -4,7 +4,7 @@ A worker on a real cluster shares no disk with the process that measured the con
 must neither read a cache it does not have nor remeasure (possibly with other settings). The
 sweep therefore measures once, here, and ships each point its options as a
 :class:`SourcePayload`: the long measurement rows as Parquet bytes (a few kB to a few MB) plus the
-media index; the worker rebuilds the :class:`~bssim.content.sources.MeasuredSource` from them
+media index; the worker rebuilds the :class:`~bssim.sim.sources.MeasuredSource` from them
 (:meth:`~bssim.options.table.OptionTable.from_rows`, exactly how the measurement built it).
 Declared sources are only their scenario settings and travel as they are.
 """
@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bssim.content.measured import MeasuredCatalog
-from bssim.content.sources import DeclaredSource, MeasuredSource
+from bssim.options.catalog import MeasuredCatalog
 from bssim.options.table import OptionTable
+from bssim.sim.sources import DeclaredSource, MeasuredSource
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,10 @@ import pandas as pd
 from bssim import link
 from bssim.network.links import draw_links, sector_gain_db
 from bssim.network.sinr import geometry
-from bssim.nr.compare import markdown
-from bssim.options.table import SCHEME_WORDS
 from bssim.network.topology import drop_users, make_layout, sector_pattern_db, site_offsets
 from bssim.plot import _save, _subplots
 from bssim.scenario import Cell, Network
+from bssim.schemes import SCHEMES, scheme_names
 from bssim.seeding import rng as seeded_rng
 from bssim.sim import make_source, run
 
@@ -65,6 +64,13 @@ def calibration_drop(users: int = 5700, seed: int = 0, downtilt_deg: float | Non
     return pd.DataFrame({"x_m": x, "y_m": y, "sector": geo["serving"], "indoor": links.indoor,
                          "los": links.los[np.arange(users), site], "coupling_loss_db": geo["coupling_loss_db"],
                          "geometry_db": geo["geometry_sinr_db"], "sir_db": geo["sir_db"]})
+
+
+def markdown(df: pd.DataFrame) -> str:
+    """A Markdown table of ``df`` (numbers as written by ``str``, NaN as a dash)."""
+    cell = lambda v: "—" if isinstance(v, float) and np.isnan(v) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)])
 
 
 def calibration_table(drops: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -164,12 +170,11 @@ def network_figure(user_epochs: pd.DataFrame, scenario, out: Path, epoch: int = 
             r = 0.35 * lay.hex_radius_m
             ax.plot([sx, sx + r * np.cos(yaw)], [sy, sy + r * np.sin(yaw)], color="0.3", lw=0.8)
     scheme = ue["scheme"].astype(str).to_numpy()
-    palette = {"none": "0.75", "direct": "tab:blue", "key": "tab:orange", "direct_semantic": "tab:green",
-               "key_semantic": "tab:purple"}
+    palette = {"none": "0.75", **{name: f"C{i}" for i, name in enumerate(scheme_names())}}
     for sch in [s for s in palette if s in set(scheme)]:
         sel = scheme == sch
         ax.scatter(ue["x_m"].to_numpy()[sel], ue["y_m"].to_numpy()[sel], s=7, color=palette[sch],
-                   label="not served" if sch == "none" else SCHEME_WORDS.get(sch, sch))
+                   label="not served" if sch == "none" else SCHEMES[sch].words)
     ax.set_aspect("equal")
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")

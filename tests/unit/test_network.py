@@ -163,7 +163,7 @@ def test_every_link_model_prices_at_the_sinr_through_the_effective_noise(name):
     n, k = 3, 2
     bits = np.array([[2e4, 2e5], [5e4, 4e5], [1e5, 8e5]])
     snr = np.array([0.0, 10.0])
-    offers = Offers(("direct", "key"), np.zeros(k, np.int64), ("L0", "L0"), bits, np.array([[2e4, 5e3]] * n),
+    offers = Offers(("direct", "key"), ("declared", "declared"), np.zeros(k, np.int64), ("L0", "L0"), bits, np.array([[2e4, 5e3]] * n),
                     {"ssim": np.full((n, k, snr.size if name == "analog" else 1), 0.8)},
                     snr if name == "analog" else np.array([np.nan]), np.ones(n, np.int64))
     noise = link.thermal_noise_w(5e6, 7.0)

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bssim.content.measured import MeasuredCatalog
-from bssim.content.sources import DeclaredSource, MeasuredSource
+from bssim.options.catalog import MeasuredCatalog
 from bssim.options.table import OptionTable
 from bssim.scenario import parse_scenario
 from bssim.sim import run
 from bssim.sim.portable import SourcePayload, pack, unpack
+from bssim.sim.sources import DeclaredSource, MeasuredSource
 from bssim.sim.sweep import run_sweep
 
 NET = """

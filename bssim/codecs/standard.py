@@ -1,0 +1,63 @@
+"""Standard image codecs as digital codecs: the file's bytes are the bits a link carries.
+
+The encoders are those of the practical separation baseline (:mod:`bssim.baselines.practical`:
+Pillow's AVIF and WebP, OpenCV's JPEG 2000), reused. A rate setting is the encoder's quality
+(1..100, larger = better and bigger); one encoder call per quality, run in a thread pool (the
+encoders release the GIL). The receiver decodes the file. Side information: none beyond the
+file (its header carries the size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib.metadata import version
+
+import numpy as np
+
+from bssim.baselines.practical import decode, encode
+from bssim.codecs.base import CodeJob, Coded, CodecConfig, RateSetting
+
+POOL_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class StandardCodec:
+    """A standard codec (module docstring); ``codec`` names the encoder in :mod:`bssim.baselines.practical`."""
+
+    name: str
+    qualities: tuple[int, ...]
+    kind: str = "digital"
+
+    def __post_init__(self) -> None:
+        bad = [q for q in self.qualities if not (isinstance(q, int) and 1 <= q <= 100)]
+        if bad or not self.qualities:
+            raise ValueError(f"content.qualities = {list(self.qualities)}: give integers in 1..100 ({self.name})")
+
+    def settings(self) -> tuple[RateSetting, ...]:
+        return tuple(RateSetting(int(q), f"q{int(q)}", float(q)) for q in sorted(set(self.qualities)))
+
+    def version(self) -> str:
+        return f"{self.name}:pillow{version('pillow')}:opencv{version('opencv-python-headless')}"
+
+    def _one(self, image: np.ndarray, quality: int) -> Coded:
+        data = encode(image, self.name, quality)
+        dec = decode(data, self.name)
+        if dec is None or dec.shape != image.shape:
+            raise RuntimeError(f"{self.name} could not decode its own file (quality {quality})")
+        return Coded(8 * len(data), dec)
+
+    def code(self, image: np.ndarray, settings: Sequence[RateSetting], job: CodeJob) -> list[Coded]:
+        """One file per quality setting (thread pool); ``job`` is unused (digital)."""
+        with ThreadPoolExecutor(POOL_WORKERS) as pool:
+            return list(pool.map(lambda s: self._one(image, int(s.value)), settings))
+
+
+def standard_codec(name: str):
+    """A registry factory for the standard codec ``name``."""
+
+    def factory(cfg: CodecConfig) -> StandardCodec:
+        return StandardCodec(name, tuple(cfg.qualities))
+
+    return factory
