@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bssim import link
+from bssim.codecs import CODECS
 from bssim.network.links import draw_links, sector_gain_db
 from bssim.network.sinr import geometry
 from bssim.network.topology import drop_users, make_layout, sector_pattern_db, site_offsets
@@ -154,7 +155,8 @@ def load_check(scenario, epochs: int, source=None) -> pd.DataFrame:
 
 def network_figure(user_epochs: pd.DataFrame, scenario, out: Path, epoch: int = 0,
                    name: str = "network_layout") -> list[Path]:
-    """Sites (hexagons), sector boresights and the users of ``epoch`` coloured by their scheme."""
+    """Sites (hexagons), sector boresights and the users of ``epoch`` coloured by the scheme and codec
+    they were served with (circles: direct, triangles: key information)."""
     from matplotlib.patches import RegularPolygon
 
     lay = make_layout(scenario.network, scenario.cell)
@@ -170,15 +172,20 @@ def network_figure(user_epochs: pd.DataFrame, scenario, out: Path, epoch: int = 
             r = 0.35 * lay.hex_radius_m
             ax.plot([sx, sx + r * np.cos(yaw)], [sy, sy + r * np.sin(yaw)], color="0.3", lw=0.8)
     scheme = ue["scheme"].astype(str).to_numpy()
-    palette = {"none": "0.75", **{name: f"C{i}" for i, name in enumerate(scheme_names())}}
-    for sch in [s for s in palette if s in set(scheme)]:
-        sel = scheme == sch
-        ax.scatter(ue["x_m"].to_numpy()[sel], ue["y_m"].to_numpy()[sel], s=7, color=palette[sch],
-                   label="not served" if sch == "none" else SCHEMES[sch].words)
+    codec = ue["codec"].astype(str).to_numpy() if "codec" in ue else np.full(scheme.size, "")
+    served = sorted({(s, c) for s, c in zip(scheme, codec) if s != "none"},
+                    key=lambda sc: (scheme_names().index(sc[0]) if sc[0] in scheme_names() else 99, sc[1]))
+    groups = [("none", None)] + served if (scheme == "none").any() else served
+    for i, (sch, cod) in enumerate(groups):
+        sel = scheme == sch if cod is None else (scheme == sch) & (codec == cod)
+        words = "not served" if sch == "none" else ", ".join(
+            [SCHEMES[sch].words if sch in SCHEMES else sch] + ([CODECS[cod].words] if cod in CODECS else []))
+        ax.scatter(ue["x_m"].to_numpy()[sel], ue["y_m"].to_numpy()[sel], s=7, label=words,
+                   color="0.75" if sch == "none" else f"C{i}", marker="o" if sch in ("none", "direct") else "^")
     ax.set_aspect("equal")
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
     ax.legend(fontsize=7, loc="upper right", markerscale=2)
-    ax.set_title(f"{lay.n_sites} sites × {lay.n_sectors // lay.n_sites} sectors, epoch {epoch}: scheme per user",
+    ax.set_title(f"{lay.n_sites} sites × {lay.n_sectors // lay.n_sites} sectors, epoch {epoch}: how each user is served",
                  fontsize=10)
     return _save(fig, out, name)
