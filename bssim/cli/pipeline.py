@@ -239,7 +239,7 @@ def codecs_cmd(
         text = codec_claims.render_markdown(res)
         if docs is not None:
             replace_section(docs, "codecs", text)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
         _fail(exc)
     typer.echo(text)
 

@@ -148,6 +148,27 @@ def test_cli_measure_json_and_library_commands(tmp_path, monkeypatch):
         assert res.exit_code == 0 and "kodim01" in res.stdout
 
 
+def test_cli_measure_analog_codecs_carry_the_snr(tmp_path, monkeypatch):
+    """--link analog --codecs jscc,linear: rows per (scheme, codec, level, SNR) with symbols and snr_db;
+    the linear code improves with SNR and its symbols grow with k/n."""
+    from bssim.cli import app
+
+    monkeypatch.setenv("BSSIM_CACHE", str(tmp_path / "cache"))
+    res = CliRunner().invoke(app, ["pipeline", "measure", str(VIDEO), "--frames", "300:301:1", "--link", "analog",
+                                   "--codecs", "jscc,linear", "--snr", "0,20", "--scales", "0.5",
+                                   "--json", "--out", str(tmp_path / "out"), "--png-frames", "0"])
+    assert res.exit_code == 0, res.output
+    rows = pd.DataFrame(json.loads(res.stdout[res.stdout.index("["):]))
+    assert set(rows["codec"]) == {"jscc", "linear"} and set(rows["snr_db"]) == {0.0, 20.0}
+    assert rows["symbols"].gt(0).all() and rows["bits"].isna().all()
+    assert not rows.duplicated(["scheme", "codec", "rate_label", "snr_db"]).any()
+    lin = rows[(rows.codec == "linear") & (rows.scheme == "direct")]
+    by_snr = lin.groupby("snr_db")["psnr_db"].mean()
+    assert by_snr[20.0] > by_snr[0.0] + 3
+    sym = lin[lin.snr_db == 0.0].sort_values("rate_level")["symbols"].to_numpy()
+    assert (np.diff(sym) > 0).all()
+
+
 def test_cli_bad_input_exits_2(tmp_path):
     from bssim.cli import app
 
