@@ -36,7 +36,7 @@ def basic_pathloss_db(cell: Cell, distance_m: np.ndarray, los: np.ndarray) -> np
     return fn(distance_m, carrier_hz, los, h_bs_m=cell.bs_height_m, h_ut_m=cell.ue_height_m)
 
 
-def _shadowing_parameters(cell: Cell, los: np.ndarray, indoor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def shadowing_parameters(cell: Cell, los: np.ndarray, indoor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per user (σ_SF in dB, decorrelation distance in m): TR 38.901 Tables 7.4.1-1 and 7.5-6."""
     n = los.size
     if cell.pathloss == "log_distance":
@@ -89,10 +89,11 @@ def large_scale(cell: Cell, distance_m: np.ndarray, rng: np.random.Generator) ->
         los = u_los < link.los_probability(distance_m - d_in, cell.pathloss, cell.ue_height_m)
     else:
         los = np.full(n, cell.los == "los")
-    sigma, dcorr = _shadowing_parameters(cell, los, indoor)
+    sigma, dcorr = shadowing_parameters(cell, los, indoor)
     return pd.DataFrame({
         "los": los, "indoor": indoor, "pathloss_db": basic_pathloss_db(cell, distance_m, los) + o2i_db,
         "o2i_loss_db": o2i_db, "shadowing_db": z * sigma, "shadowing_std_db": sigma, "decorrelation_m": dcorr,
+        "indoor_distance_m": d_in,
     })
 
 

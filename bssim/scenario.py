@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import math
 import tomllib
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -347,6 +348,34 @@ class Sim(_Strict):
     image_rate_per_s: float = Field(1.0, gt=0, description="Poisson image requests per user (request = 'poisson')")
 
 
+class Network(_Strict):
+    """Several sites and sectors around the cell (docs/model.md section "Network"): a hexagonal
+    grid from Sionna's ``sionna.sys.HexGrid``, TR 38.901 sector antennas, SINR with inter-cell
+    interference, one scheduler per sector, A3 handover. Absent: the single isolated cell."""
+
+    rings: int = Field(0, ge=0, le=3, description="hexagonal rings of sites: 0 = 1 site, 1 = 7, 2 = 19, 3 = 37")
+    sectors: Literal[1, 3] = Field(
+        1, description="sectors per site: 1 = omnidirectional, 3 = TR 38.901 Table 7.3-1 antennas at 60/180/300 deg")
+    isd_m: float = Field(500.0, gt=0, le=100_000, description="inter-site distance (TR 38.901 UMa: 500 m); rings >= 1")
+    wraparound: bool = Field(True, description="rings >= 1: distances to the nearest of each site's 7 wrap-around images")
+    interference: Literal["none", "full_buffer", "load"] = Field(
+        "full_buffer", description="none: SNR; full_buffer: every other sector at P_max; load: at the power it used the epoch before")
+    bandwidth_hz: float = Field(
+        20e6, gt=0, le=1e10, description="system band every sector reuses; a sector's power spreads over it (interference PSD)")
+    downtilt_deg: float | None = Field(
+        None, ge=-90, le=90, description="sector mechanical downtilt; default Sionna's, toward the sector centre")
+    handover_offset_db: float = Field(3.0, ge=0, le=30, description="A3: a neighbour this much stronger (RSRP) ...")
+    time_to_trigger_epochs: int = Field(2, ge=1, le=10_000, description="... for this many epochs in a row triggers a handover")
+
+    @property
+    def n_sites(self) -> int:
+        return 1 + 3 * self.rings * (self.rings + 1)
+
+    @property
+    def n_sectors(self) -> int:
+        return self.n_sites * self.sectors
+
+
 class Scenario(_Strict):
     """A whole scenario file."""
 
@@ -360,6 +389,15 @@ class Scenario(_Strict):
     objective: ObjectiveSettings = ObjectiveSettings()
     content: Content
     sim: Sim = Sim()
+    network: Network | None = None
+
+    @model_validator(mode="after")
+    def _network_geometry(self) -> "Scenario":
+        net = self.network
+        if net is not None and net.rings > 0 and 2 * self.cell.min_distance_m >= net.isd_m:
+            raise ValueError(f"cell.min_distance_m ({self.cell.min_distance_m}) must be below half of "
+                             f"network.isd_m ({net.isd_m})")
+        return self
 
     @model_validator(mode="after")
     def _link_needs_measured(self) -> "Scenario":
@@ -437,6 +475,9 @@ def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
     out = []
     for name, field in model.model_fields.items():
         ann = field.annotation
+        optional = [a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if len(optional) == 1 and type(None) in typing.get_args(ann):  # an optional section ([network])
+            ann = optional[0]
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out.extend(_leaf_paths(ann, f"{prefix}{name}."))
         else:

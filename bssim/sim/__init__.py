@@ -71,6 +71,17 @@ def source_key(scenario: Scenario) -> str:
     return json.dumps(parts, sort_keys=True)
 
 
+def engine_class(scenario: Scenario):
+    """The engine that simulates ``scenario``: the network's when it has a ``[network]`` section."""
+    if scenario.network is not None:
+        from bssim.sim.network import NetworkEngine
+
+        return NetworkEngine
+    from bssim.sim.engine import Engine
+
+    return Engine
+
+
 def run(
     scenario: Scenario | str | Path,
     *,
@@ -105,7 +116,7 @@ def run(
     else:
         cb = progress or None
     try:
-        engine = Engine(sc, source=source, progress=cb)
+        engine = engine_class(sc)(sc, source=source, progress=cb)
         user_epochs, epoch_df, wall = engine.run(n_epochs)
     finally:
         if bar is not None:
@@ -149,6 +160,8 @@ def solve_epoch(
     sc, path = prepare_scenario(scenario, overrides, seed, epoch + 1)
     if source is None:
         source = make_source(sc, path, progress=progress)
+    if sc.network is not None:
+        raise ValueError("solve_epoch: a [network] scenario schedules one problem per sector; use run()")
     engine = Engine(sc, source=source, keep_results=True)
     user_epochs, _, _ = engine.run(epoch + 1)
     table = user_epochs[user_epochs["epoch"] == epoch].reset_index(drop=True)

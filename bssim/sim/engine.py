@@ -88,9 +88,13 @@ class Engine:
         self.epoch_rows: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ population
+    def _place(self, n: int, t: float, g_place, g_ls) -> Population:
+        """``n`` new users with their positions and large-scale channel (the network overrides this)."""
+        return place_users(self.cell, n, self.next_uid, t, g_place, g_ls)
+
     def _new_users(self, n: int, t: float, g_place, g_ls, g_content, g_life, fading: np.ndarray) -> None:
         sim = self.sc.sim
-        new = place_users(self.cell, n, self.next_uid, t, g_place, g_ls)
+        new = self._place(n, t, g_place, g_ls)
         new.content = self.source.new_users(g_content, n)
         if sim.mean_stay_s:
             new.leave_s = t + g_life.exponential(sim.mean_stay_s, size=n)
@@ -152,47 +156,63 @@ class Engine:
 
         return (before(t + self.T) - before(t)).astype(np.int64)
 
-    def epoch_input(self, e: int, t: float) -> tuple[EpochInput, np.ndarray, Any, np.ndarray]:
-        """The requests of epoch ``e`` at time ``t``: (input, user indices, request info, active users)."""
+    def requests(self, e: int, t: float) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+        """The offers of epoch ``e``'s requests: (offers, request info, user indices, active users)."""
         p = self.pop
         active = np.flatnonzero((p.join_s <= t) & (t < p.leave_s))
         items = self._items(active, e, t)
         idx = active[items > 0]
         offers, info = self.source.requests(p.content, idx, p.counter[idx], items[items > 0])
         p.counter[idx] += items[items > 0]
+        return offers, info, idx, active
+
+    def epoch_input(self, e: int, t: float) -> tuple[EpochInput, np.ndarray, Any, np.ndarray]:
+        """The requests of epoch ``e`` at time ``t``: (input, user indices, request info, active users)."""
+        p = self.pop
+        offers, info, idx, active = self.requests(e, t)
         n = idx.size
         channels = Channels(p.channel_gain(idx), np.full(n, self.noise_w), np.full(n, float(self.cell.loss_w)),
                             np.full(n, float(self.cell.bandwidth_hz)), self.T)
         return EpochInput(offers, channels), idx, info, active
 
     def _record(self, e: int, t: float, res: EpochResult, idx: np.ndarray, info, n_active: int) -> None:
+        cols = self.decision_columns(res, seeded_rng(self.seed, "harq", e))
+        self._record_columns(e, t, cols, idx, info, n_active, res.inputs.offers.items, res.inputs.channels.gain,
+                             self.pop.distance_m[idx], float(res.solution.solve_time_s))
+
+    def decision_columns(self, res: EpochResult, g_harq: np.random.Generator) -> dict[str, np.ndarray]:
+        """Per request: :meth:`EpochResult.per_user`, the link's drawn outcome (nr) and the menu size."""
         cols = res.per_user(self.metric)
         outcome = getattr(self.config.link, "outcome", None)  # links with transmission failures (nr)
         if outcome is not None:
-            cols.update(outcome(res, seeded_rng(self.seed, "harq", e)))
-        items = res.inputs.offers.items
-        gain = res.inputs.channels.gain
+            cols.update(outcome(res, g_harq))
+        cols["menu_items"] = np.isfinite(res.problem.power_w).sum(axis=1).astype(np.int32)
+        return cols
+
+    def _record_columns(self, e: int, t: float, cols: dict[str, np.ndarray], idx: np.ndarray, info, n_active: int,
+                        items: np.ndarray, gain: np.ndarray, distance_m: np.ndarray, solve_time_s: float) -> dict:
+        """Append epoch ``e``'s per-request rows and its epoch row (returned for additions)."""
         served = cols["served"]
         self.rows.append({
             "user": self.pop.uid[idx], "epoch": np.full(idx.size, e, np.int32), "time_s": np.full(idx.size, t),
-            "items": items.astype(np.int32), **{k: v for k, v in cols.items() if k != "served"},
-            "deadline_met": served, "distance_m": self.pop.distance_m[idx],
+            "items": items.astype(np.int32), **{k: v for k, v in cols.items() if k not in ("served", "menu_items")},
+            "deadline_met": served, "distance_m": distance_m,
             "gain_db": 10.0 * np.log10(np.maximum(gain, 1e-300)), "content_id": info.content_id.astype(np.int32),
             "frame": info.frame.astype(np.int32), "key_available": info.key_available,
-            "menu_items": np.isfinite(res.problem.power_w).sum(axis=1).astype(np.int32),
+            "menu_items": cols["menu_items"],
         })
-        sol = res.solution
         row = {"epoch": e, "time_s": t, "n_active": n_active, "n_requests": int(idx.size), "items": int(items.sum()),
                "n_served": int(served.sum()), "n_dropped": int(idx.size - served.sum()),
                "items_dropped": int(items[~served].sum()), "objective": float(cols["utility"].sum()),
                "quality_sum": float(cols["quality"].sum()), "power_used_w": float(cols["power_w"].sum()),
-               "p_max_w": self.config.p_max_w, "solve_time_s": float(sol.solve_time_s)}
+               "p_max_w": self.config.p_max_w, "solve_time_s": solve_time_s}
         if "delivered" in cols:
             row["n_delivered"] = int(cols["delivered"].sum())
             row["quality_delivered_sum"] = float(cols["quality"][cols["delivered"]].sum())
         for scheme in scheme_names():
             row[f"n_{scheme}"] = int((cols["scheme"] == scheme).sum())
         self.epoch_rows.append(row)
+        return row
 
     def _base_station(self, epochs: int):
         for e in range(epochs):

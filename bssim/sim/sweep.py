@@ -24,7 +24,8 @@ process pool (``concurrent.futures``, spawn); ``dask="local"`` starts a
 ``distributed.LocalCluster`` with ``workers`` single-threaded processes, any other string is
 the address of a running Dask scheduler (``tcp://host:8786``). Workers only simulate and
 return the tables; this process writes every point as it arrives, so the folder need not be
-shared with remote workers.
+shared with remote workers. The content is measured once, in this process, and each task carries
+its options as Parquet bytes (:mod:`bssim.sim.portable`): workers need no cache and never measure.
 """
 
 from __future__ import annotations
@@ -75,10 +76,13 @@ def _column_names(dotted: list[str]) -> list[str]:
 
 
 def _simulate_point(scenario: Scenario, source: Any, point: dict[str, Any]) -> RunResult:
-    """Worker: simulate one point (no disk writes); top level so that processes and Dask can pickle it."""
+    """Worker: simulate one point (no disk writes); top level so that processes and Dask can pickle it.
+    ``source`` is a :func:`bssim.sim.portable.pack` result: the measured options travel with the
+    task, so a worker never reads a cache or measures."""
     from bssim.sim import run
+    from bssim.sim.portable import unpack
 
-    res = run(scenario, source=source)
+    res = run(scenario, source=unpack(source))
     res.manifest["sweep_point"] = point
     return res
 
@@ -195,6 +199,7 @@ def run_sweep(
     the folder layout and resuming.
     """
     from bssim.sim import make_source, prepare_scenario, source_key
+    from bssim.sim.portable import pack
 
     dotted, cols = _grid_columns(grid, seeds, workers)
     base_over = dict(overrides or {})
@@ -212,7 +217,7 @@ def run_sweep(
         """Points whose content measurements agree share one source (one measurement pass)."""
         key = source_key(p["scenario"])
         if key not in sources:
-            sources[key] = make_source(p["scenario"], base_path, progress=progress)
+            sources[key] = pack(make_source(p["scenario"], base_path, progress=progress))
         return sources[key]
 
     bar = None

@@ -46,7 +46,7 @@ def test_every_module_says_what_it_holds():
 LAYERS = [
     {"atomic", "paths", "seeding", "files", "metrics", "__init__"},
     {"scenario"},
-    {"link", "cell", "content", "pipeline", "semantic", "nr"},  # channel and content
+    {"link", "cell", "content", "pipeline", "semantic", "nr", "network"},  # channel and content
     {"jscc", "baselines", "codecs", "schemes"},  # schemes and codecs
     {"options"},
     {"sched"},
