@@ -61,7 +61,7 @@ import inspect
 from .baselines import all_direct, all_key, greedy, upgrade_pass
 from .bounds import inflated_problem, lagrangian_upper_bound, reduced_budget
 from .dp import solve_dp
-from .instances import random_menu_problem, random_problem
+from .instances import hetero_menu_problem, random_menu_problem, random_problem
 from .ortools_ref import solve_cpsat, solve_mip
 from .problem import (
     UNAVAILABLE,
@@ -177,6 +177,7 @@ __all__ = [
     "max_served",
     "reduced_budget",
     "random_problem",
+    "hetero_menu_problem",
     "random_menu_problem",
     "Quantum",
     "quantize",
