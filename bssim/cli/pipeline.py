@@ -46,6 +46,7 @@ def measure_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list on stdout."),
     practical: bool = typer.Option(False, "--practical", help="analog: add rows of the practical separation "
                                    "baseline (codec + 5G LDPC + QAM via Sionna) at the direct top level's symbols."),
+    force: bool = typer.Option(False, "--force", help="Write into an existing --out folder."),
 ) -> None:
     """Measure every option (scheme x rate level [x SNR]) of every frame; write Parquet + CSV + PNGs."""
     from bssim.cli._common import set_compute_threads
@@ -55,7 +56,7 @@ def measure_cmd(
             raise ValueError(f"--practical needs --link analog (an SNR per row); got --link {link}")
         set_compute_threads()
         out = out or Path("results") / "pipeline" / input.stem
-        check_output_folder(out, "--out")
+        check_output_folder(out, "--out", must_not_exist=not force)
         media, model, spec = _measure_setup(input, library, frames, link, snr, scales, bits_per_value, extractor,
                                             alpha_mode, channel, checkpoint, parse_metrics(metrics))
         from bssim.content.measured import measure_media
@@ -174,13 +175,14 @@ def experiments_cmd(
     checkpoint: Path = typer.Option(None, "--checkpoint", help="JSCC checkpoint (default: shipped one)."),
     docs: Path = typer.Option(None, "--docs", help="Also paste the numbers into this Markdown file between "
                               "<!-- results:begin --> and <!-- results:end -->."),
+    force: bool = typer.Option(False, "--force", help="Write into an existing --out folder (e.g. docs/figures)."),
 ) -> None:
     """Reproduce the seed's section V experiments (figures + numbers for docs/pipeline.md)."""
     from bssim.cli._common import set_compute_threads
 
     try:
         set_compute_threads()
-        check_output_folder(out, "--out")
+        check_output_folder(out, "--out", must_not_exist=not force)
         from bssim.studies.seed_experiments import run_all, update_docs
 
         res = run_all(out, parse_float_list(snr, "--snr (dB)"), n_video_frames=n_video_frames, checkpoint=checkpoint)
@@ -200,9 +202,11 @@ def library_build(
     fill: str = typer.Option("inpaint", "--fill", help="Video: hole filling, inpaint | median | none."),
     segment_threshold: float = typer.Option(None, "--segment-threshold",
                                             help="Video: split by ORB similarity below this (0..1), one background per segment."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out library."),
 ) -> None:
     """Build a background library from images or a video."""
     try:
+        check_output_folder(out, "--out", must_not_exist=not force)
         from bssim.pipeline import library_from_folder, library_from_video
         from bssim.files import is_video
 
