@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bssim.cli._common import json_safe, set_compute_threads, user_errors
-from bssim.options.table import SCHEMES
+from bssim.options.table import known_schemes
 
 SOLVER_HELP = "dp (seed's DP), cpsat, mip (OR-Tools), greedy, all_direct, all_key"
 
@@ -36,7 +36,8 @@ def _csv_epoch(users: Path, opts: dict):
         raise ValueError(f"--users needs {', '.join(missing)}")
     metric = {"psnr": "psnr_db"}.get(opts["metric"], opts["metric"])
     objective = Objective(kind=opts["objective"], metric=metric)
-    inputs, user_ids = read_menu_csv(users, opts["--T-s"], metric, opts["--bandwidth-hz"])
+    inputs, user_ids = read_menu_csv(users, opts["--T-s"], metric, opts["--bandwidth-hz"],
+                                     require="direct" if objective.kind == "seed" else None)
     config = EpochConfig(p_max_w=opts["--p-max-w"], link=make_link(opts["link"]), objective=objective,
                          solver=opts["solver"] or "dp", grid=opts["grid"], quantum_w=opts["quantum"],
                          solver_options={"polish": True} if opts["polish"] and (opts["solver"] or "dp") == "dp" else {})
@@ -54,7 +55,7 @@ def _summary(res, table, p_max: float, label: str) -> dict:
                    "quality", "utility"] + list(res.menu.item_info)
     return {
         "source": label, "solver": sol.solver, "objective": float(sol.objective), "n_users": len(table),
-        **{f"n_{s}": int(counts.get(s, 0)) for s in (*SCHEMES, "none")},
+        **{f"n_{s}": int(counts.get(s, 0)) for s in (*known_schemes(), "none")},
         "p_max_w": float(p_max), "power_used_w": float(sol.power_used_w), "solve_time_s": float(sol.solve_time_s),
         "menu_items": int(res.problem.n_options), "choices": [int(c) for c in res.choice],
         "choices_detail": table[[c for c in detail_cols if c in table]].to_dict("records"),
@@ -73,10 +74,11 @@ def _print_table(table, summary: dict, metric: str, show: int) -> None:
         t.add_row(str(r.user), f"{r.gain_db:.1f}" if hasattr(r, "gain_db") else "-", str(r.scheme), str(r.rate_label),
                   f"{r.power_w:.3g}", f"{cost:.1f}", f"{r.quality:.3f}", f"{r.utility:.3f}")
     console.print(t)
+    tally = ", ".join(f"{s} {summary[f'n_{s}']}" for s in known_schemes() if s in ("direct", "key") or summary[f"n_{s}"])
     console.print(
         f"solver [bold]{summary['solver']}[/]: objective {summary['objective']:.4f}, served "
-        f"{summary['n_users'] - summary['n_none']}/{summary['n_users']} (direct {summary['n_direct']}, key "
-        f"{summary['n_key']}), power {summary['power_used_w']:.4g} / {summary['p_max_w']:.4g} W, "
+        f"{summary['n_users'] - summary['n_none']}/{summary['n_users']} ({tally}), "
+        f"power {summary['power_used_w']:.4g} / {summary['p_max_w']:.4g} W, "
         f"{summary['menu_items']} menu items, solve time {summary['solve_time_s'] * 1e3:.2f} ms")
     for w in summary["info"].get("warnings", []) or []:
         console.print(f"[yellow]warning:[/] {w}")

@@ -24,6 +24,14 @@ from bssim.metrics import QUALITY_METRICS
 SCHEMES = ("direct", "key", "direct_semantic", "key_semantic")
 """Every scheme a menu may offer: the whole frame or key information, each through the MSE-trained
 JSCC or through the seed-002 semantic-importance fine-tune (``content.semantic_checkpoint``)."""
+
+
+def known_schemes() -> tuple[str, ...]:
+    """The scheme names an option may carry (menus read from CSV are checked against it).
+    The one place to repoint at a scheme registry."""
+    return SCHEMES
+
+
 SCHEME_WORDS = {"direct": "direct", "key": "key information", "direct_semantic": "direct, semantic JSCC",
                 "key_semantic": "key information, semantic JSCC"}  # fmt: skip
 
