@@ -97,9 +97,9 @@ def register(app: typer.Typer) -> None:
         p_max_w: Optional[float] = typer.Option(None, "--p-max-w", help="power budget P_max in W"),
         delay_s: Optional[float] = typer.Option(None, "--T-s", help="delay bound T in s"),
         bandwidth_hz: Optional[float] = typer.Option(None, "--bandwidth-hz", help="bandwidth B in Hz"),
-        link: str = typer.Option("shannon", "--link", help="--users: link model shannon | analog"),
-        objective: str = typer.Option("sum", "--objective", help="--users: sum | log | seed"),
-        metric: str = typer.Option("ssim", "--metric", help="--users: quality metric the 'quality' column holds"),
+        link: Optional[str] = typer.Option(None, "--link", help="--users: link model shannon (default) | analog"),
+        objective: Optional[str] = typer.Option(None, "--objective", help="--users: sum (default) | log | seed"),
+        metric: Optional[str] = typer.Option(None, "--metric", help="--users: quality metric the 'quality' column holds (default ssim)"),
         polish: Optional[bool] = typer.Option(None, "--polish/--no-polish", help="dp: spend the watts left by the grid rounding on upgrades"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object (choices_detail: per user scheme, rate level, power, quality)"),
         show: int = typer.Option(20, "--show", min=0, help="how many users to list in the table"),
@@ -113,14 +113,18 @@ def register(app: typer.Typer) -> None:
                     raise ValueError(f"{name} = {v!r}: must be a finite number {'>= 0' if name == '--p-max-w' else '> 0'}")
             set_compute_threads()
             if scenario is not None:
+                given = [n for n, v in (("--link", link), ("--objective", objective), ("--metric", metric)) if v is not None]
+                if given:
+                    raise ValueError(f"{', '.join(given)}: only with --users; a scenario sets them in its [link] and "
+                                     f"[objective] sections")
                 overrides = {k: v for k, v in {"seed": seed, "scheduler.grid": grid, "scheduler.power_quantum_w": quantum,
                              "scheduler.p_max_w": p_max_w, "scheduler.delay_bound_s": delay_s,
                              "cell.bandwidth_hz": bandwidth_hz, "scheduler.solver": solver,
                              "scheduler.polish": polish}.items() if v is not None}
                 res, table, p_max, metric_col, label = _scenario_epoch(scenario, epoch, overrides, as_json)
             else:
-                opts = {"--p-max-w": p_max_w, "--T-s": delay_s, "--bandwidth-hz": bandwidth_hz, "link": link,
-                        "objective": objective, "metric": metric, "solver": solver, "grid": grid, "quantum": quantum,
+                opts = {"--p-max-w": p_max_w, "--T-s": delay_s, "--bandwidth-hz": bandwidth_hz, "link": link or "shannon",
+                        "objective": objective or "sum", "metric": metric or "ssim", "solver": solver, "grid": grid, "quantum": quantum,
                         "polish": polish}
                 res, table, p_max, metric_col, label = _csv_epoch(users, opts)
         summary = _summary(res, table, p_max, label)

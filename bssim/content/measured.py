@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bssim.content.cache import read_json, write_json
+from bssim.content.cache import read_json, rows_valid, write_json
 from bssim.content.media import MediaItems, check_media, load_media, semantic_checkpoint
 from bssim.options.table import OptionTable
 from bssim.scenario import MeasuredContent, Scenario
@@ -71,7 +71,7 @@ def _measure_items(m: MediaItems, model, spec, bar, scheme_suffix: str = "") -> 
     rows = []
     for frame_id, frame in m.frames.items():
         key = {"content": content_id(frame), "library": lib_fp, "spec": spec.as_dict(), "model": version}
-        item_rows = read_json("options", key)
+        item_rows = read_json("options", key, lambda v: rows_valid(v, ("scheme", "rate_level", "bits", *spec.metrics)))
         if item_rows is None:
             item_rows = measure_item(frame, m.library, model, spec, content_key=key["content"]).rows
             write_json("options", key, item_rows)

@@ -11,6 +11,10 @@ Two layouts, recognised by their columns:
   D_bits, C_bits, alpha``: direct (D_n bits, quality 1) and key (C_n bits, quality α_n, any
   α_n > 0), optional ``key_available`` (False: no key option).
 
+Long-layout qualities must lie in the metric's range (:func:`bssim.metrics.metric_range`:
+SSIM in [-1, 1], MS-SSIM and task metrics in [0, 1], PSNR in [0, 100] dB); schemes must be
+known (:func:`bssim.options.table.known_schemes`).
+
 Every value is checked; an error names the file, the column, the line and the rule.
 """
 
@@ -118,7 +122,7 @@ def _check_schemes(df: pd.DataFrame, path: Path, require: str | None) -> None:
     bad = ~df["scheme"].astype(str).isin(known)
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
-        raise ValueError(f"{path}: column 'scheme' line {i + 2} = {df['scheme'].iloc[i]!r}: not a known scheme; "
+        raise ValueError(f"{path}: column 'scheme' line {i + 2} = {_plain(df['scheme'].iloc[i])}: not a known scheme; "
                          f"known: {', '.join(known)}")
     if require is not None:
         has = df.groupby("user", sort=False)["scheme"].agg(lambda s: require in set(s.astype(str)))
@@ -134,7 +138,8 @@ def read_menu_csv(path: str | Path, delay_s: float, metric: str, bandwidth_hz: f
     a scheme every user must offer (``"direct"`` for the seed objective)."""
     path = Path(path)
     df = _read(path)
-    if all(c in df for c in SEED_COLUMNS) and "scheme" not in df:
+    seed_layout = all(c in df for c in SEED_COLUMNS) and "scheme" not in df
+    if seed_layout:  # qualities relative to direct = 1 (any α > 0): not in a metric's range
         df = _seed_to_long(_numeric(df, path))
     missing = [c for c in LONG_COLUMNS if c not in df]
     if missing:
@@ -146,12 +151,14 @@ def read_menu_csv(path: str | Path, delay_s: float, metric: str, bandwidth_hz: f
     if qcol is None:
         raise ValueError(f"{path}: no quality column: give 'quality' or '{metric}'")
     df = _numeric(df, path)
-    _check_quality_range(df, qcol, metric, path)
+    if not seed_layout:
+        _check_quality_range(df, qcol, metric, path)
     _check_schemes(df, path, require)
     key = ["user", "scheme", "rate_level"] + (["snr_db"] if "snr_db" in df else [])
     dup = df.duplicated(key)
     if dup.any():
-        raise ValueError(f"{path}: line {int(np.argmax(dup)) + 2} repeats the option {tuple(df.loc[dup.idxmax(), key])} of its user")
+        raise ValueError(f"{path}: line {int(np.argmax(dup)) + 2} repeats the option "
+                         f"({', '.join(_plain(v) for v in df.loc[dup.idxmax(), key])}) of its user")
     channels, users, items = _channels(df, path, bandwidth_hz, delay_s)
     rows = df.assign(item=df["user"].astype(str), rate_level=df["rate_level"].astype(np.int64),
                      rate_label=df.get("rate_label", "r" + df["rate_level"].astype(np.int64).astype(str)),
