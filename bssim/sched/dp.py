@@ -497,10 +497,11 @@ def _solve_integer(costs: np.ndarray, qint: np.ndarray, capacity: int, reduce: b
     value, active, picks, dinfo = _dp_users(costs, qint, avail, must, cap, max_table_bytes, max_dp_steps, target)
     if not dinfo["dp_exact"]:
         info.update(status="FEASIBLE", int_upper_bound=offset + dinfo["dp_int_bound"])
-        if lb_choice is not None and int(qint[lb_choice >= 0, lb_choice[lb_choice >= 0]].sum()) > offset + value:
-            served = lb_choice >= 0
-            info.update(dinfo, n_active_users=len(active), dp_replaced_by="reduction_lb")
-            return lb_choice, int(qint[served, lb_choice[served]].sum()), info
+    if lb_choice is not None and int(qint[lb_choice >= 0, lb_choice[lb_choice >= 0]].sum()) > offset + value:
+        # only when a cap dropped the optimum's states (a guard otherwise: the DP reaches the bound's LB)
+        served = lb_choice >= 0
+        info.update(dinfo, n_active_users=len(active), dp_replaced_by="reduction_lb")
+        return lb_choice, int(qint[served, lb_choice[served]].sum()), info
     choice[active] = picks
     info.update(dinfo, n_active_users=len(active))
     return choice, offset + value, info
