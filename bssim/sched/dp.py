@@ -92,7 +92,7 @@ DENSE_MAX_CELLS = 2**24
 SUBCORE_USERS = 32
 #: Most core users the final DP takes; beyond, the others are held at the reduction's best
 #: feasible solution (:func:`_capped_core`).
-MAX_CORE_USERS = 4096
+MAX_CORE_USERS = 2048
 
 
 # ---------------------------------------------------------------- exact reduction

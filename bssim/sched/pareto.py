@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Total kept states (over all users) the back-tracking may store: ~5 bytes each.
-STATE_BUDGET = 2**22
+STATE_BUDGET = 2**20
 #: Per-user state cap, lowest and highest.
 MIN_STATES, MAX_STATES = 2**8, 2**14
 
