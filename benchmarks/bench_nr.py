@@ -28,7 +28,7 @@ def main() -> None:
     torch.set_num_threads(1)
     from bssim import link
     from bssim.epoch import EpochConfig, EpochInput, schedule
-    from bssim.nr.link import NrLink
+    from bssim.options.nr_link import NrLink
     from bssim.options.links import Channels
     from bssim.options.table import Offers
 

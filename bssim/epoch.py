@@ -80,7 +80,7 @@ class EpochResult:
         return np.asarray(self.solution.choice, dtype=np.int64)
 
     def per_user(self, metric: str) -> dict[str, np.ndarray]:
-        """Decision columns per user: scheme, rate level, power, bits, symbols, quality, utility, SNR."""
+        """Decision columns per user: scheme, codec, rate level, power, bits, symbols, quality, utility, SNR."""
         c = self.choice
         served = c >= 0
         rows = np.arange(c.size)
@@ -91,6 +91,7 @@ class EpochResult:
 
         menu, ch = self.menu, self.inputs.channels
         scheme = np.array(("none",) + menu.scheme, dtype=object)[c + 1]
+        codec = np.array(("none",) + menu.codec, dtype=object)[c + 1]
         label = np.array(("none",) + menu.rate_label, dtype=object)[c + 1]
         level = np.concatenate([[-1], menu.rate_level])[c + 1]
         snr_level = np.concatenate([[np.nan], menu.snr_level_db])[c + 1]
@@ -98,7 +99,7 @@ class EpochResult:
         rx = link.snr_db(power, ch.gain, ch.noise_w, ch.loss_w)
         extra = {k: pick(v, -1 if v.dtype.kind == "i" else np.nan) for k, v in menu.item_info.items()}
         return {
-            "scheme": scheme, "rate_level": level.astype(np.int64), "rate_label": label,
+            "scheme": scheme, "codec": codec, "rate_level": level.astype(np.int64), "rate_label": label,
             "snr_level_db": snr_level, "power_w": power,
             "bits": pick(menu.bits, 0.0), "symbols": pick(menu.symbols, 0.0),
             "quality": pick(menu.quality[metric], 0.0), "utility": pick(self.problem.quality, 0.0),

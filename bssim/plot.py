@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from bssim.options.table import SCHEME_WORDS, SCHEMES
+from bssim.codecs import CODECS
+from bssim.schemes import SCHEMES
 
 LABELS = {
     "p_max_w": "power budget $P_{max}$ (W)",
@@ -81,22 +83,33 @@ def hue_words(column: str, value) -> str:
     return f"{LABELS.get(column, column)} = {value}"
 
 
+def _split_option(option: str) -> tuple[str, str, str]:
+    """'key avif s0.75/q30' → ('key', 'avif', 's0.75/q30'); missing parts are ''."""
+    parts = option.split(" ", 2)
+    return tuple(parts + [""] * (3 - len(parts)))  # type: ignore[return-value]
+
+
+def _token_words(token: str) -> str:
+    if token.startswith("kn"):
+        return f"k/n = {token[2:]}"
+    if token.startswith("s"):
+        return f"{float(token[1:]):.0%} resolution".replace("%", " %")
+    if token.startswith("c"):
+        return f"{token[1:]} channels"
+    if token.startswith("q"):
+        return f"quality {token[1:]}"
+    return "channels by the JSCC policy" if token == "policy" else token
+
+
 def option_words(option: str) -> str:
-    """'direct s0.75/c12' → 'direct, 75 % resolution, 12 channels'."""
+    """'direct avif s0.75/q30' → 'direct, AVIF, 75 % resolution, quality 30'."""
     if option == "not served" or " " not in option:
         return option
-    scheme, label = option.split(" ", 1)
-    parts = SCHEME_WORDS.get(scheme, scheme)
-    for token in label.split("/"):
-        if token.startswith("s"):
-            parts += f", {float(token[1:]):.0%} resolution".replace("%", " %")
-        elif token.startswith("c"):
-            parts += f", {token[1:]} channels"
-        elif token == "policy":
-            parts += ", channels by the JSCC policy"
-        else:
-            parts += f", {token}"
-    return parts
+    scheme, codec, label = _split_option(option)
+    parts = [SCHEMES[scheme].words if scheme in SCHEMES else scheme]
+    parts.append(CODECS[codec].words if codec in CODECS else codec)
+    parts += [_token_words(t) for t in label.split("/") if t]
+    return ", ".join(p for p in parts if p)
 
 
 def _objective_label(summary: pd.DataFrame) -> str:
@@ -176,33 +189,43 @@ def options_figure(shares: pd.DataFrame, x: str, hue: list[str], out: Path, name
 
 
 def _option_order(option: str) -> tuple:
-    """Sort key: by scheme, then by nominal payload s²·n (cheap first); 'not served' last."""
+    """Sort key: by scheme, codec, then by nominal payload s²·setting (cheap first); 'not served' last."""
     if option == "not served" or " " not in option:
-        return (option == "not served", option, 0.0, option)
-    scheme, label = option.split(" ", 1)
-    scale, channels = 1.0, 0.0
+        return (option == "not served", option, "", 0.0, option)
+    scheme, codec, label = _split_option(option)
+    scale, size = 1.0, 0.0
     for token in label.split("/"):
         try:
-            if token.startswith("s"):
+            if token.startswith("kn"):
+                num, _, den = token[2:].partition("/")
+                size = float(num) / float(den or 1)
+            elif token.startswith("s"):
                 scale = float(token[1:])
-            elif token.startswith("c"):
-                channels = float(token[1:].split("@")[0])
+            elif token[:1] in ("c", "q"):
+                size = float(token[1:].split("@")[0])
         except ValueError:
             pass
-    return (False, scheme, scale * scale * channels, option)
+    order = list(SCHEMES).index(scheme) if scheme in SCHEMES else len(SCHEMES)
+    return (False, order, codec, scale * scale * size, option)
 
 
 def _option_colors(options: list[str]) -> dict[str, tuple]:
+    """Each scheme × codec a colour map of the scheme (its levels shades of it); others grey."""
     from matplotlib import colormaps
 
     out = {"not served": (0.8, 0.8, 0.8, 1.0)}
-    for scheme, cmap in (("direct", "Blues"), ("key", "Oranges"), ("direct_semantic", "Greens"), ("key_semantic", "Purples")):
-        mine = [o for o in options if o.split(" ")[0] == scheme]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for o in options:
+        if o != "not served":
+            groups.setdefault(_split_option(o)[:2], []).append(o)
+    fallback = ["Greens", "Purples", "Greys", "Reds"]
+    for g, ((scheme, _codec), mine) in enumerate(groups.items()):
+        cmap = SCHEMES[scheme].colour if scheme in SCHEMES else fallback[g % len(fallback)]
+        codecs_of_scheme = [c for (s, c) in groups if s == scheme]
+        j = codecs_of_scheme.index(_codec)
+        lo, hi = 0.3 + 0.35 * j / max(1, len(codecs_of_scheme)), 0.3 + 0.35 * (j + 1) / max(1, len(codecs_of_scheme))
         for i, o in enumerate(mine):
-            out[o] = colormaps[cmap](0.35 + 0.6 * (i + 1) / max(1, len(mine)))
-    other = [o for o in options if o not in out]
-    for i, o in enumerate(other):
-        out[o] = colormaps["Greys"](0.35 + 0.6 * (i + 1) / max(1, len(other)))
+            out[o] = colormaps[cmap](lo + (hi - lo + 0.3) * (i + 1) / max(1, len(mine)))
     return out
 
 
@@ -236,6 +259,9 @@ def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | N
         from bssim.results import option_shares
 
         files += options_figure(option_shares(user_epochs, [x] + hue), x, hue, out)
+        if "codec" in user_epochs:
+            files += options_figure(option_shares(user_epochs, [x] + hue, levels=False), x, hue, out,
+                                    name="scheme_codec_shares")
     if "solver" in swept and "dp" in set(summary["solver"]) and summary["solver"].nunique() > 1:
         files += dp_gain_figure(summary, x, out)
     return files
@@ -255,7 +281,7 @@ def run_figures(epochs: pd.DataFrame, user_epochs: pd.DataFrame, out: Path, titl
     n = epochs["n_requests"].clip(lower=1)
     shown = [s for s in SCHEMES if f"n_{s}" in epochs and (s in ("direct", "key") or epochs[f"n_{s}"].any())]
     axes[1, 0].stackplot(t, *[epochs[f"n_{s}"] / n for s in shown], epochs["n_dropped"] / n,
-                         labels=[SCHEME_WORDS[s] for s in shown] + ["not served"], alpha=0.8)
+                         labels=[SCHEMES[s].words for s in shown] + ["not served"], alpha=0.8)
     axes[1, 0].set_ylabel("share of requests")
     axes[1, 0].set_ylim(0, 1)
     axes[1, 1].plot(t, epochs["n_dropped"], color="C3", label="requests not served")
@@ -275,11 +301,12 @@ def run_figures(epochs: pd.DataFrame, user_epochs: pd.DataFrame, out: Path, titl
 
 def _users_figure(ue: pd.DataFrame, out: Path) -> list[Path]:
     fig, axes = _subplots(1, 2, figsize=(10, 3.8))
-    for name, color in (("direct", "C0"), ("key", "C1"), ("direct_semantic", "C2"), ("key_semantic", "C4"), ("none", "C3")):
+    words = {**{n: e.words for n, e in SCHEMES.items()}, "none": "not served"}
+    for i, name in enumerate([*SCHEMES, "none"]):
         sel = ue[ue["scheme"].astype(str) == name]
         if len(sel) or name in ("direct", "key", "none"):
-            axes[0, 0].scatter(sel["distance_m"], sel["gain_db"], s=4, alpha=0.4, color=color,
-                               label={**SCHEME_WORDS, "none": "not served"}[name])
+            axes[0, 0].scatter(sel["distance_m"], sel["gain_db"], s=4, alpha=0.4,
+                               color="C3" if name == "none" else f"C{i if i < 3 else i + 1}", label=words[name])
     axes[0, 0].set_xlabel("distance to the base station (m)")
     axes[0, 0].set_ylabel("channel gain $G_n$ (dB)")
     axes[0, 0].legend(fontsize=8, markerscale=3)
@@ -305,7 +332,11 @@ def plot_results(path: str | Path, out: str | Path | None = None, x: str | None 
             raise ValueError(f"{path}: sweep has no summary.parquet yet (no point finished)")
         meta = json.loads((path / "sweep.json").read_text())
         ue_path = path / "user_epochs.parquet"
-        ue = pd.read_parquet(ue_path, columns=list(meta["columns"]) + ["scheme", "rate_label"]) if ue_path.is_file() else None
+        ue = None
+        if ue_path.is_file():
+            have = set(pq.read_schema(ue_path).names)
+            ue = pd.read_parquet(ue_path, columns=list(meta["columns"]) + [c for c in ("scheme", "codec", "rate_label")
+                                                                           if c in have])
         return sweep_figures(pd.read_parquet(path / "summary.parquet"), list(meta["columns"]), out, x, ue)
     from bssim.results import load_run
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from bssim.atomic import atomic_dir, atomic_path
-from bssim.options.table import SCHEMES
+from bssim.schemes import scheme_names
 from bssim.paths import REPO_ROOT
 
 MANIFEST = "manifest.json"
@@ -57,7 +57,8 @@ def summarise(user_epochs: pd.DataFrame, epochs: pd.DataFrame, info: dict[str, A
     """One-row summary of a run.
 
     Shares are per request (user-epoch): ``served_share`` = served / requests,
-    ``direct_share`` / ``key_share`` = served by that scheme / requests, ``drop_share`` =
+    ``direct_share`` / ``key_share`` (every registered scheme) = served by that scheme /
+    requests, ``codec_<name>_share`` = served through that codec / requests, ``drop_share`` =
     dropped (deadline missed) / requests. ``objective_per_epoch`` = mean over epochs of the
     scheduler's objective Σ u_n; ``mean_quality`` = mean quality Q per request (0 when not
     served), ``mean_quality_served`` over served requests only; ``power_share`` = mean power
@@ -66,6 +67,7 @@ def summarise(user_epochs: pd.DataFrame, epochs: pd.DataFrame, info: dict[str, A
     n_req = len(user_epochs)
     scheme = user_epochs["scheme"].astype(str).to_numpy() if n_req else np.zeros(0, dtype=object)
     served = scheme != "none"
+    codec = user_epochs["codec"].astype(str).to_numpy() if n_req and "codec" in user_epochs else np.full(n_req, "", object)
     nan = float("nan")
     share = (lambda m: float(m.sum()) / n_req) if n_req else (lambda m: nan)
     p_max = float(info.get("p_max_w", np.nan))
@@ -80,7 +82,8 @@ def summarise(user_epochs: pd.DataFrame, epochs: pd.DataFrame, info: dict[str, A
         "mean_quality": float(quality.mean()) if n_req else nan,
         "mean_quality_served": float(quality[served].mean()) if served.any() else nan,
         "served_share": share(served),
-        **{f"{s}_share": share(scheme == s) for s in SCHEMES},
+        **{f"{s}_share": share(scheme == s) for s in scheme_names()},
+        **{f"codec_{c}_share": share(codec == c) for c in sorted(set(codec[served]))},
         "drop_share": share(~served),
         "items_dropped": int(epochs["items_dropped"].sum()) if len(epochs) else 0,
         "mean_power_used_w": mean_power,
@@ -90,13 +93,15 @@ def summarise(user_epochs: pd.DataFrame, epochs: pd.DataFrame, info: dict[str, A
     return pd.DataFrame([row])
 
 
-def option_shares(user_epochs: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """Share of requests served by each option (scheme × rate level; ``none`` = not served),
-    per group of ``by`` columns (e.g. the swept ``p_max_w`` and ``solver``): columns
-    ``by + [option, share]``."""
+def option_shares(user_epochs: pd.DataFrame, by: list[str] | None = None, levels: bool = True) -> pd.DataFrame:
+    """Share of requests served by each option (scheme × codec × rate level; ``none`` = not
+    served), per group of ``by`` columns (e.g. the swept ``p_max_w`` and ``solver``): columns
+    ``by + [option, share]``. ``levels=False``: by scheme × codec only."""
     by = list(by or [])
+    codec = " " + user_epochs["codec"].astype(str) if "codec" in user_epochs else ""
+    level = " " + user_epochs["rate_label"].astype(str) if levels else ""
     df = user_epochs.assign(option=np.where(user_epochs["scheme"].astype(str) == "none", "not served",
-                                            user_epochs["scheme"].astype(str) + " " + user_epochs["rate_label"].astype(str)))
+                                            user_epochs["scheme"].astype(str) + codec + level))
     counts = df.groupby(by + ["option"], observed=True).size().rename("n").reset_index()
     totals = counts.groupby(by, observed=True)["n"].transform("sum") if by else counts["n"].sum()
     return counts.assign(share=counts["n"] / totals).drop(columns="n")

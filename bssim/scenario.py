@@ -324,8 +324,18 @@ class MeasuredContent(_Strict):
         "model", description="JSCC active-channel levels: \"model\" = all the model's nested levels, or a list"
     )
     semantic_checkpoint: Union[str, None] = Field(
-        None, description="seed-002 JSCC (\"shipped\" or a path): adds direct_semantic and key_semantic options"
+        None, description="seed-002 JSCC (\"shipped\" or a path): the weights of the jscc_semantic codecs; "
+        "when set and no semantic codec is listed, the link's semantic codec joins the menu"
     )
+    schemes: list[str] = Field(["direct", "key"], min_length=1, description="what is sent (bssim.schemes registry)")
+    codecs: Union[list[str], None] = Field(
+        None, min_length=1, description="how it is coded (bssim.codecs registry), of the link's kind: digital codecs "
+        "for shannon/nr (default [\"avif\"]), analog codecs for analog (default [\"jscc\"])"
+    )
+    qualities: list[int] = Field([10, 30, 50], min_length=1, description="standard codecs (avif, webp, jpeg2000): "
+                                 "encoder quality settings 1..100")
+    k_over_n: list[float] = Field([1 / 24, 1 / 12, 1 / 6], min_length=1,
+                                  description="linear codec: bandwidth ratios k/n (complex symbols per pixel value)")
 
     @field_validator("media", mode="before")
     @classmethod
@@ -340,6 +350,15 @@ class MeasuredContent(_Strict):
         bad = [s for s in self.scales if not 0 < s <= 1]
         if bad:
             raise ValueError(f"scales {bad}: each must be in (0, 1]")
+        bad_q = [q for q in self.qualities if not 1 <= q <= 100]
+        if bad_q:
+            raise ValueError(f"qualities {bad_q}: each must be an integer in 1..100")
+        bad_r = [r for r in self.k_over_n if not 0 < r <= 0.5]
+        if bad_r:
+            raise ValueError(f"k_over_n {bad_r}: each must be in (0, 0.5]")
+        for name, values in (("schemes", self.schemes), ("codecs", self.codecs or [])):
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} {values}: each may appear once")
         return self
 
     def media_entries(self) -> list[Media]:

@@ -25,8 +25,24 @@ app = typer.Typer(
 
 
 def _register(module_name: str) -> None:
-    """Import a command module; each registers its commands on :data:`app` (or sub-apps)."""
-    module = importlib.import_module(f"bssim.cli.{module_name}")
+    """Import a command module; each registers its commands on :data:`app` (or sub-apps).
+
+    A group whose third-party dependency is not installed (e.g. a training machine with torch
+    and OpenCV only) becomes a command that says so, so ``bssim jscc train`` works there."""
+    try:
+        module = importlib.import_module(f"bssim.cli.{module_name}")
+    except ModuleNotFoundError as err:
+        if not err.name or err.name.split(".")[0] == "bssim":
+            raise
+        missing = err.name
+
+        def unavailable() -> None:
+            typer.echo(f"error: bssim {module_name} needs the package {missing!r}, which is not installed "
+                       "(install bssim with its dependencies: pip install -e .)", err=True)
+            raise typer.Exit(2)
+
+        app.command(module_name, help=f"(unavailable here: needs {missing})")(unavailable)
+        return
     module.register(app)
 
 

@@ -1,4 +1,4 @@
-"""``bssim semantic compare``: the seed-002 comparison (:mod:`bssim.semantic.compare`)."""
+"""``bssim semantic compare``: the seed-002 comparison (:mod:`bssim.studies.semantic_compare`)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def compare_cmd(
 ) -> None:
     """Task metrics and PSNR of JSCC models at the same rate and SNR on evaluation frames."""
     from bssim.jscc import load_model
-    from bssim.semantic.compare import (CompareSettings, check_disjoint, compare_models, paired_summary,
+    from bssim.studies.semantic_compare import (CompareSettings, check_disjoint, compare_models, paired_summary,
                                         read_eval_frames, training_frames)  # fmt: skip
 
     set_compute_threads()

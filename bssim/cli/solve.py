@@ -29,7 +29,7 @@ def _csv_epoch(users: Path, opts: dict):
     from bssim.epoch import EpochConfig, schedule
     from bssim.options.links import make_link
     from bssim.options.objective import Objective
-    from bssim.options.usercsv import read_menu_csv
+    from bssim.sim.usercsv import read_menu_csv
 
     missing = [n for n in ("--p-max-w", "--T-s") if opts[n] is None]
     if missing:
@@ -51,7 +51,7 @@ def _csv_epoch(users: Path, opts: dict):
 def _summary(res, table, p_max: float, label: str) -> dict:
     sol = res.solution
     counts = table["scheme"].astype(str).value_counts()
-    detail_cols = ["user", "scheme", "rate_level", "rate_label", "snr_level_db", "power_w", "bits", "symbols",
+    detail_cols = ["user", "scheme", "codec", "rate_level", "rate_label", "snr_level_db", "power_w", "bits", "symbols",
                    "quality", "utility"] + list(res.menu.item_info)
     return {
         "source": label, "solver": sol.solver, "objective": float(sol.objective), "n_users": len(table),
@@ -67,11 +67,11 @@ def _print_table(table, summary: dict, metric: str, show: int) -> None:
     console = Console()
     t = Table(title=f"{summary['source']}: first {min(show, len(table))} of {len(table)} users",
               box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for col in ("user", "gain/dB", "scheme", "rate level", "power/W", "kbit", metric, "utility"):
+    for col in ("user", "gain/dB", "scheme", "codec", "rate level", "power/W", "kbit", metric, "utility"):
         t.add_column(col, justify="right")
     for r in table.head(show).itertuples():
         cost = r.bits / 1e3 if r.bits > 0 else (r.symbols / 1e3 if r.symbols > 0 else 0.0)
-        t.add_row(str(r.user), f"{r.gain_db:.1f}" if hasattr(r, "gain_db") else "-", str(r.scheme), str(r.rate_label),
+        t.add_row(str(r.user), f"{r.gain_db:.1f}" if hasattr(r, "gain_db") else "-", str(r.scheme), str(r.codec), str(r.rate_label),
                   f"{r.power_w:.3g}", f"{cost:.1f}", f"{r.quality:.3f}", f"{r.utility:.3f}")
     console.print(t)
     tally = ", ".join(f"{s} {summary[f'n_{s}']}" for s in known_schemes() if s in ("direct", "key") or summary[f"n_{s}"])

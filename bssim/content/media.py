@@ -158,21 +158,6 @@ def _load_images(path: Path, entry: Media, where: str, scenario_path: Path | Non
     return MediaItems(path.stem if path.is_file() else path.name, entry, path, "images", frames, lib, info)
 
 
-def semantic_checkpoint(entry: str | None, scenario_path: Path | None) -> Path | None:
-    """``content.semantic_checkpoint``: "shipped" → the package's seed-002 checkpoint, else a
-    path as for media (``@shared/...`` or relative to the scenario); None when not set."""
-    if entry is None:
-        return None
-    if entry == "shipped":
-        from bssim.jscc import semantic_checkpoint_path
-
-        path = semantic_checkpoint_path()
-        if not path.is_file():
-            raise FileNotFoundError(f"content.semantic_checkpoint: 'shipped' -> {path} does not exist")
-        return path
-    return resolve_path(entry, scenario_path, "content.semantic_checkpoint")
-
-
 def check_media(entries: list[Media], scenario_path: Path | None, extractor: str) -> None:
     """Cheap checks of every media entry before any long work: paths exist, ``frames`` parses,
     the extractor's model file is present. Errors name the field and the value."""

@@ -14,7 +14,7 @@ scenario picks one (``[link] model``) and the measurement mode it needs (``mode`
   (:func:`bssim.link.analog_power_w`; infeasible if k > B·T) and delivers the quality
   measured at γ. Menu = options × the measured SNR levels (never extrapolated).
 
-* ``nr`` (5G NR PDSCH through Sionna, :mod:`bssim.nr.link`): the same bitstreams at the MCS of
+* ``nr`` (5G NR PDSCH through Sionna, :mod:`bssim.options.nr_link`): the same bitstreams at the MCS of
   link adaptation for a BLER target; P = (γ_MCS·N + L)/G; failures drawn after scheduling.
 
 Link models register in :data:`LINK_MODELS` (name -> factory of the scenario's ``[link]``
@@ -23,51 +23,17 @@ settings, ``None`` = defaults).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 import numpy as np
 
 from bssim import link
+from bssim.options.menu import Channels, Menu, fixed_policies
+from bssim.options.nr_link import NrLink
 from bssim.options.table import Offers
 
-
-@dataclass(frozen=True)
-class Channels:
-    """Per-user link state of one epoch (SI units): G_n, N_n (W over B), L_n (W), B_n (Hz), T (s)."""
-
-    gain: np.ndarray
-    noise_w: np.ndarray
-    loss_w: np.ndarray
-    bandwidth_hz: np.ndarray
-    delay_s: float
-
-    @property
-    def n_users(self) -> int:
-        return int(self.gain.size)
-
-
-@dataclass(frozen=True)
-class Menu:
-    """Priced menu of N users × M items. ``power_w`` inf = the item cannot be used."""
-
-    power_w: np.ndarray  # (N, M)
-    quality: dict[str, np.ndarray]  # metric -> (N, M)
-    bits: np.ndarray  # (N, M) bits sent (digital links), NaN otherwise
-    symbols: np.ndarray  # (N, M) channel uses (analog link), NaN otherwise
-    scheme: tuple[str, ...]  # (M,)
-    rate_level: np.ndarray  # (M,) int
-    rate_label: tuple[str, ...]  # (M,)
-    snr_level_db: np.ndarray  # (M,) target per-symbol SNR (analog), NaN otherwise
-    policies: dict[str, np.ndarray]  # fixed policies: per user the item they use, -1 = none
-    item_info: dict[str, np.ndarray] = field(default_factory=dict)  # link's own (N, M) columns, e.g. MCS
-
-    @property
-    def option_names(self) -> tuple[str, ...]:
-        names = []
-        for s, lab, snr in zip(self.scheme, self.rate_label, self.snr_level_db.tolist()):
-            names.append(f"{s}/{lab}" + ("" if np.isnan(snr) else f"@{snr:g}dB"))
-        return tuple(names)
+__all__ = ["AnalogLink", "Channels", "LINK_MODELS", "LinkModel", "Menu", "ShannonLink", "make_link"]
 
 
 class LinkModel(Protocol):
@@ -77,31 +43,6 @@ class LinkModel(Protocol):
     mode: str
 
     def price(self, offers: Offers, channels: Channels) -> Menu: ...
-
-
-def _top_columns(scheme: tuple[str, ...], rate_level: np.ndarray, snr: np.ndarray, available: np.ndarray) -> dict:
-    """The fixed policies' items: the scheme's highest rate level (and highest SNR level).
-
-    ``all_direct``: direct at its top level (the seed's single-rate JSCC); ``all_key``: key at its
-    top level where the user has it, else the ``all_direct`` item (the seed: a frame whose
-    background match fails goes the direct way)."""
-    n = available.shape[0]
-    snr_key = np.where(np.isnan(snr), -np.inf, snr)
-
-    def top(name: str) -> int:
-        cols = [m for m, s in enumerate(scheme) if s == name]
-        if not cols:
-            return -1
-        return max(cols, key=lambda m: (rate_level[m], snr_key[m]))
-
-    d, k = top("direct"), top("key")
-    all_direct = np.full(n, d, np.int64)
-    if d >= 0:
-        all_direct[~available[:, d]] = -1
-    all_key = all_direct.copy()
-    if k >= 0:
-        all_key[available[:, k]] = k
-    return {"all_direct": all_direct, "all_key": all_key}
 
 
 @dataclass(frozen=True)
@@ -120,8 +61,8 @@ class ShannonLink:
         quality = {m: q[:, :, 0] for m, q in offers.quality.items()}
         m = offers.n_options
         snr = np.full(m, np.nan)
-        return Menu(power, quality, bits, np.full_like(bits, np.nan), offers.scheme, offers.rate_level,
-                    offers.rate_label, snr, _top_columns(offers.scheme, offers.rate_level, snr, ok))
+        return Menu(power, quality, bits, np.full_like(bits, np.nan), offers.scheme, offers.codec, offers.rate_level,
+                    offers.rate_label, snr, fixed_policies(offers.scheme, offers.codec, offers.rate_level, snr, ok))
 
 
 @dataclass(frozen=True)
@@ -145,20 +86,15 @@ class AnalogLink:
         power = np.where(ok, power, np.inf)
         quality = {m: q.reshape(n, k * s) for m, q in offers.quality.items()}
         scheme = tuple(np.repeat(np.array(offers.scheme, dtype=object), s).tolist())
+        codec = tuple(np.repeat(np.array(offers.codec, dtype=object), s).tolist())
         level = np.repeat(offers.rate_level, s)
         label = tuple(np.repeat(np.array(offers.rate_label, dtype=object), s).tolist())
-        return Menu(power, quality, np.full_like(sym, np.nan), sym, scheme, level, label, snr,
-                    _top_columns(scheme, level, snr, ok))
-
-
-def _nr_link(settings: Any) -> LinkModel:
-    from bssim.nr.link import NrLink  # imports Sionna on first pricing only
-
-    return NrLink.from_settings(settings)
+        return Menu(power, quality, np.full_like(sym, np.nan), sym, scheme, codec, level, label, snr,
+                    fixed_policies(scheme, codec, level, snr, ok))
 
 
 LINK_MODELS: dict[str, Callable[[Any], LinkModel]] = {
-    "shannon": lambda settings: ShannonLink(), "analog": lambda settings: AnalogLink(), "nr": _nr_link,
+    "shannon": lambda settings: ShannonLink(), "analog": lambda settings: AnalogLink(), "nr": NrLink.from_settings,
 }
 
 

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bssim.atomic import atomic_path
+
 MID_CH, OUT_CH = 16, 64
 STATE_FORMAT = "bssim-u2netp/1"
 
@@ -205,7 +207,6 @@ def _cached_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The converted state dict, from ``<cache>/u2netp/<sha256>.pt`` or converted and stored."""
     from bssim.content.cache import cache_dir
     from bssim.files import file_hash
-    from bssim.jscc.checkpoint import atomic_torch_save
 
     digest = file_hash(path, 64)
     entry = cache_dir() / "u2netp" / f"{digest}.pt"
@@ -217,7 +218,8 @@ def _cached_state_dict(path: Path) -> dict[str, torch.Tensor]:
         pass  # absent or unreadable: convert again
     sd = state_dict_from_onnx(path)
     entry.parent.mkdir(parents=True, exist_ok=True)
-    atomic_torch_save({"format": STATE_FORMAT, "onnx_sha256": digest, "state_dict": sd}, entry)
+    with atomic_path(entry) as tmp:
+        torch.save({"format": STATE_FORMAT, "onnx_sha256": digest, "state_dict": sd}, tmp)
     return sd
 
 

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+from bssim.options.catalog import measure_content
 from bssim.results import RunResult, build_manifest, summarise, write_run
 from bssim.scenario import DeclaredContent, Scenario, apply_overrides, load_scenario, parse_scenario
+from bssim.sim.sources import DeclaredSource, MeasuredSource
 
 __all__ = ["run", "prepare_scenario", "solve_epoch", "make_source", "RunResult", "write_run"]
 
@@ -50,12 +52,8 @@ def prepare_scenario(
 
 def make_source(scenario: Scenario, scenario_path: Path | None = None, progress: bool = False):
     """The content source of a scenario: declared distributions, or the pipeline's measurements."""
-    from bssim.content.sources import DeclaredSource, MeasuredSource
-
     if isinstance(scenario.content, DeclaredContent):
         return DeclaredSource(scenario.content, scenario.objective.metric_column)
-    from bssim.content.measured import measure_content
-
     return MeasuredSource(measure_content(scenario, scenario_path, progress=progress))
 
 

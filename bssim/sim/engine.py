@@ -55,7 +55,7 @@ import simpy
 from bssim.cell import small_scale
 from bssim.epoch import EpochConfig, EpochInput, EpochResult, schedule
 from bssim.options.links import Channels
-from bssim.options.table import SCHEMES
+from bssim.schemes import scheme_names
 from bssim.scenario import Scenario
 from bssim.seeding import rng as seeded_rng
 from bssim.sim.population import Population, place_users
@@ -190,7 +190,7 @@ class Engine:
         if "delivered" in cols:
             row["n_delivered"] = int(cols["delivered"].sum())
             row["quality_delivered_sum"] = float(cols["quality"][cols["delivered"]].sum())
-        for scheme in SCHEMES:
+        for scheme in scheme_names():
             row[f"n_{scheme}"] = int((cols["scheme"] == scheme).sum())
         self.epoch_rows.append(row)
 
@@ -231,7 +231,8 @@ class Engine:
             df = pd.DataFrame({k: np.concatenate([r[k] for r in self.rows]) for k in self.rows[0]})
         else:
             df = pd.DataFrame({k: [] for k in ("user", "epoch", "scheme", "quality", "power_w", "content_id")})
-        df["scheme"] = pd.Categorical(df["scheme"].astype(str), categories=["none", *SCHEMES])
+        df["scheme"] = pd.Categorical(df["scheme"].astype(str), categories=["none", *scheme_names()])
+        df["codec"] = df["codec"].astype(str) if "codec" in df else pd.Series(dtype=str)
         df["rate_label"] = df["rate_label"].astype(str) if "rate_label" in df else pd.Series(dtype=str)
         names = list(self.source.content_names)
         df["content"] = pd.Categorical.from_codes(df["content_id"].to_numpy(np.int64), names)

@@ -28,8 +28,10 @@ import numpy as np
 import pandas as pd
 
 from bssim.jscc.digital import code_levels
-from bssim.options.levels import model_channel_levels, rate_levels
-from bssim.options.measure import MeasureSpec, default_model, measure_item
+from bssim.codecs.jscc import JsccAnalog
+from bssim.codecs.jscc_common import jscc_model
+from bssim.codecs.jscc_digital import JsccDigital
+from bssim.options.measure import MeasureSpec, measure_item
 from bssim.paths import shared_data
 from bssim.files import list_images, read_frames, read_image, write_image
 from bssim.pipeline.library import BackgroundLibrary
@@ -37,6 +39,7 @@ from bssim.pipeline.matching import match_background
 from bssim.pipeline.transmitter import PipelineSettings
 from bssim.pipeline.video import temporal_background, video_background
 from bssim.results import write_table
+from bssim.studies.docs import replace_section
 
 KODAK_TEST = ("kodim05", "kodim15", "kodim21")  # people (05, 15) and a scene (21)
 
@@ -69,11 +72,15 @@ def matching_accuracy(frames: dict[int, np.ndarray], lib: BackgroundLibrary, tru
 
 
 def full_rate_specs(model, snrs, s: PipelineSettings = PipelineSettings()) -> tuple[MeasureSpec, MeasureSpec]:
-    """(analog spec at ``snrs``, digital spec) at the JSCC's full rate: scale 1, its top channel level."""
-    top = model_channel_levels(model, "model")[-1]
-    levels = rate_levels([1.0], [top])
-    return (MeasureSpec(levels=levels, mode="analog", pipeline=s, snr_db=tuple(float(x) for x in snrs)),
-            MeasureSpec(levels=levels, mode="digital", pipeline=s))
+    """(analog spec at ``snrs``, digital spec) at scale 1."""
+    return (MeasureSpec(scales=(1.0,), mode="analog", pipeline=s, snr_db=tuple(float(x) for x in snrs)),
+            MeasureSpec(scales=(1.0,), mode="digital", pipeline=s))
+
+
+def full_rate_codecs(model) -> tuple[JsccAnalog, JsccDigital]:
+    """(the JSCC over the analog link, its bitstream) at its top channel level (the seed's full rate)."""
+    top = (max(model.rate_levels),) if getattr(model, "rate_levels", None) else "model"
+    return JsccAnalog(model, top), JsccDigital(model, 6, top)
 
 
 def paired(frame_id, rows: list[dict], bit_rows: list[dict]) -> list[dict]:
@@ -99,12 +106,13 @@ def measure_pairs(frames: dict, lib, model, snrs, s: PipelineSettings = Pipeline
                   images: dict | None = None) -> pd.DataFrame:
     """:func:`paired` rows for every frame; ``keep``: also store that frame's images in ``images``."""
     analog, digital = full_rate_specs(model, snrs, s)
+    c_analog, c_digital = full_rate_codecs(model)
     rows = []
     for i, f in frames.items():
-        res = measure_item(f, lib, model, analog, content_key=f"study{i}", keep_images=(i == keep))
-        rows += paired(i, res.rows, measure_item(f, lib, model, digital).rows)
+        res = measure_item(f, lib, [c_analog], analog, content_key=f"study{i}", keep_images=(i == keep))
+        rows += paired(i, res.rows, measure_item(f, lib, [c_digital], digital).rows)
         if i == keep and images is not None:
-            images.update(res.images)
+            images.update({(scheme, label, snr): im for (scheme, _c, label, snr), im in res.images.items()})
     return pd.DataFrame(rows)
 
 
@@ -296,7 +304,7 @@ def run_all(out: str | Path, snrs=(0, 5, 10, 15, 20), n_video_frames: int = 6, c
     video = shared_data("vtest.avi")
     if not video.is_file():
         raise FileNotFoundError(f"shared video missing: {video}")
-    model = default_model(None if checkpoint is None else str(checkpoint))
+    model = jscc_model(None if checkpoint is None else str(checkpoint))
     s = PipelineSettings()
     results: dict = {"model_version": model.model_version, "settings": s.as_dict(), "snrs_db": list(map(float, snrs))}
     t0 = time.time()
@@ -398,11 +406,4 @@ def render_markdown(res: dict) -> str:
 
 def update_docs(doc: str | Path, res: dict) -> None:
     """Replace the text between ``<!-- results:begin -->`` and ``<!-- results:end -->`` in ``doc``."""
-    doc = Path(doc)
-    text = doc.read_text()
-    a, b = "<!-- results:begin -->", "<!-- results:end -->"
-    if a not in text or b not in text:
-        raise ValueError(f"{doc}: markers {a} / {b} not found")
-    pre, rest = text.split(a, 1)
-    _, post = rest.split(b, 1)
-    doc.write_text(pre + a + "\n" + render_markdown(res) + b + post)
+    replace_section(doc, "results", render_markdown(res))

@@ -38,13 +38,21 @@ def objectives(main):
     return out
 
 
-def test_the_menu_has_schemes_and_rate_levels_and_the_key_path_only_where_matched(main):
+def test_the_menu_has_schemes_codecs_and_rate_levels_and_the_key_path_only_where_matched(main):
     sc, source = main
     t = source.catalog.table
-    channels = sc.content.channel_levels
-    n_channels = len(channels) if isinstance(channels, (list, tuple)) else len(
-        __import__("bssim.jscc", fromlist=["load_model"]).load_model().rate_levels)
-    assert set(t.scheme) == {"direct", "key"} and len(set(t.rate_label)) == len(sc.content.scales) * n_channels
+    assert set(t.scheme) == {"direct", "key"} and set(t.codec) == {"avif", "jscc_digital"}
+    per_item = len(sc.content.scales) * len(sc.content.channel_levels)
+    available = np.isfinite(t.bits)
+    for scheme in ("direct", "key"):
+        for codec in ("avif", "jscc_digital"):
+            cols = [k for k, (s, c) in enumerate(zip(t.scheme, t.codec)) if (s, c) == (scheme, codec)]
+            assert len({t.rate_label[k] for k in cols}) == len(cols)  # one column per label
+            assert available[:, cols].sum(axis=1).max() <= per_item
+            # no two options of an item have the same bits (labels that would lie are merged)
+            for i in range(t.n_items):
+                bits = t.bits[i, cols][available[i, cols]]
+                assert np.unique(bits).size == bits.size
     key_cols = [k for k, s in enumerate(t.scheme) if s == "key"]
     has_key = np.isfinite(t.bits[:, key_cols]).any(axis=1)
     names = np.array(t.item_names)
@@ -88,5 +96,5 @@ def test_cli_json_reports_scheme_and_rate_level_and_dp_equals_cpsat(main):
     assert dp["info"]["int_objective"] == cp["info"]["int_objective"]
     assert dp["objective"] == pytest.approx(cp["objective"], abs=1e-6)
     detail = dp["choices_detail"]
-    assert len(detail) == 100 and {"scheme", "rate_level", "rate_label", "power_w", "quality"} <= set(detail[0])
+    assert len(detail) == 100 and {"scheme", "codec", "rate_level", "rate_label", "power_w", "quality"} <= set(detail[0])
     assert dp["power_used_w"] <= dp["p_max_w"] * (1 + 1e-12)

@@ -21,8 +21,11 @@ import pytest
 from typer.testing import CliRunner
 
 from bssim.metrics import masked_psnr_db
-from bssim.options.levels import rate_levels
-from bssim.options.measure import MeasureSpec, default_model, measure_item
+from bssim.codecs import CodecConfig, make_codec
+from bssim.codecs.jscc import JsccAnalog
+from bssim.codecs.jscc_common import jscc_model
+from bssim.codecs.jscc_digital import JsccDigital
+from bssim.options.measure import MeasureSpec, measure_item
 from bssim.paths import shared_data
 from bssim.pipeline import BackgroundLibrary, PipelineSettings, read_frames, read_image
 from bssim.pipeline.extract import reference_foreground
@@ -35,7 +38,15 @@ pytestmark = pytest.mark.skipif(not VIDEO.is_file(), reason=f"shared video missi
 
 @pytest.fixture(scope="module")
 def model():
-    return default_model()
+    """The shipped JSCC's bitstream at its full rate (top channel level)."""
+    m = jscc_model(None)
+    return [JsccDigital(m, 6, (max(m.rate_levels),))]
+
+
+@pytest.fixture(scope="module")
+def analog():
+    m = jscc_model(None)
+    return [JsccAnalog(m, (max(m.rate_levels),))]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +62,7 @@ def frame300():
 
 
 def _full_rate(mode="digital", **kw):
-    return MeasureSpec(levels=rate_levels([1.0], [None]), mode=mode, **kw)
+    return MeasureSpec(scales=(1.0,), mode=mode, **kw)
 
 
 def test_key_path_is_close_to_the_original_and_its_bits_are_counted(model, vtest_library, frame300):
@@ -61,8 +72,8 @@ def test_key_path_is_close_to_the_original_and_its_bits_are_counted(model, vtest
     assert k["matched"] and k["background"] == "vtest_bg" and k["n_boxes"] >= 2
     side = side_info_bits(k["n_boxes"], 768, 576, 1)
     assert side < k["bits"] < d["bits"]  # real bitstreams: the crops and the side information
-    label = rate_levels([1.0], [None])[0].label
-    key_img, direct_img = res.images[("key", label, None)], res.images[("direct", label, None)]
+    label = k["rate_label"]
+    key_img, direct_img = res.images[("key", "jscc_digital", label, None)], res.images[("direct", "jscc_digital", label, None)]
     fg = reference_foreground(frame300, vtest_library.entries[0].image)
     assert masked_psnr_db(frame300, key_img, fg) >= masked_psnr_db(frame300, direct_img, fg) - 1.0
     assert masked_psnr_db(frame300, key_img, ~fg) >= 28.0
@@ -92,11 +103,11 @@ def test_settings_are_validated():
         PipelineSettings(alpha_mode="magic")
 
 
-def test_resolution_threshold_and_rayleigh_through_the_pipeline(model, vtest_library, frame300):
+def test_resolution_threshold_and_rayleigh_through_the_pipeline(analog, vtest_library, frame300):
     """Above max_pixels the JSCC sees a scaled-down input (fewer symbols) and the receiver
     scales back to the frame's size; the Rayleigh channel runs the same way."""
-    full = measure_item(frame300, vtest_library, model, _full_rate("analog", snr_db=(10.0,))).rows
-    small = measure_item(frame300, vtest_library, model, _full_rate(
+    full = measure_item(frame300, vtest_library, analog, _full_rate("analog", snr_db=(10.0,))).rows
+    small = measure_item(frame300, vtest_library, analog, _full_rate(
         "analog", snr_db=(10.0,), channel="rayleigh", pipeline=PipelineSettings(max_pixels=192 * 144))).rows
     assert small[0]["symbols"] < full[0]["symbols"] / 8  # 16x fewer pixels, latent scales with them
     assert small[0]["matched"] and small[0]["height"] == 576
@@ -108,13 +119,24 @@ def test_cli_measure_json_and_library_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("BSSIM_CACHE", str(tmp_path / "cache"))
     runner = CliRunner()
     res = runner.invoke(app, ["pipeline", "measure", str(VIDEO), "--frames", "300:301:1", "--scales", "1,0.5",
-                              "--json", "--out", str(tmp_path / "out")])
+                              "--codecs", "avif,jscc_digital", "--json", "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     rows = pd.DataFrame(json.loads(res.stdout[res.stdout.index("["):]))
     assert set(rows["scheme"]) == {"direct", "key"} and (rows["frame"] == 300).all()
-    assert rows["matched"].all() and len(rows) == 2 * rows["rate_label"].nunique()  # direct and key per level
-    by = rows.groupby(["scheme", "scale"])["bits"].max()  # each scale's full channel level
-    assert by["key", 1.0] < by["direct", 1.0] and by["direct", 0.5] < by["direct", 1.0]
+    assert set(rows["codec"]) == {"avif", "jscc_digital"} and rows["matched"].all()
+    fields = {"scheme", "codec", "rate_level", "rate_label", "bits", "psnr_db", "psnr_fg_db", "ssim"}
+    assert fields <= set(rows.columns) and rows["bits"].gt(0).all()
+    # one row per (scheme, codec, rate level), and no two rows with the same bits and quality
+    assert not rows.duplicated(["scheme", "codec", "rate_label"]).any()
+    assert not rows.duplicated(["scheme", "codec", "bits", "psnr_db"]).any()
+    by = rows.groupby(["scheme", "codec", "scale"])["bits"].max()  # each scale's top setting
+    for codec in ("avif", "jscc_digital"):
+        assert by["key", codec, 1.0] < by["direct", codec, 1.0] and by["direct", codec, 0.5] < by["direct", codec, 1.0]
+    # at full resolution AVIF's best setting is both cheaper and better than the JSCC's cheapest
+    d = rows[(rows.scheme == "direct") & (rows.scale == 1.0)]
+    avif, jscc = d[d.codec == "avif"], d[d.codec == "jscc_digital"]
+    best = avif.loc[avif["bits"].idxmax()]
+    assert best["bits"] < jscc["bits"].min() and best["psnr_db"] > jscc["psnr_db"].max()
     out = tmp_path / "out"
     assert (out / "measurements.parquet").is_file() and (out / "measurements.csv").is_file()
     assert (out / "frame00300.png").is_file()
@@ -124,6 +146,27 @@ def test_cli_measure_json_and_library_commands(tmp_path, monkeypatch):
         assert res.exit_code == 0, res.output
         res = runner.invoke(app, ["library", "show", str(tmp_path / "lib")])
         assert res.exit_code == 0 and "kodim01" in res.stdout
+
+
+def test_cli_measure_analog_codecs_carry_the_snr(tmp_path, monkeypatch):
+    """--link analog --codecs jscc,linear: rows per (scheme, codec, level, SNR) with symbols and snr_db;
+    the linear code improves with SNR and its symbols grow with k/n."""
+    from bssim.cli import app
+
+    monkeypatch.setenv("BSSIM_CACHE", str(tmp_path / "cache"))
+    res = CliRunner().invoke(app, ["pipeline", "measure", str(VIDEO), "--frames", "300:301:1", "--link", "analog",
+                                   "--codecs", "jscc,linear", "--snr", "0,20", "--scales", "0.5",
+                                   "--json", "--out", str(tmp_path / "out"), "--png-frames", "0"])
+    assert res.exit_code == 0, res.output
+    rows = pd.DataFrame(json.loads(res.stdout[res.stdout.index("["):]))
+    assert set(rows["codec"]) == {"jscc", "linear"} and set(rows["snr_db"]) == {0.0, 20.0}
+    assert rows["symbols"].gt(0).all() and rows["bits"].isna().all()
+    assert not rows.duplicated(["scheme", "codec", "rate_label", "snr_db"]).any()
+    lin = rows[(rows.codec == "linear") & (rows.scheme == "direct")]
+    by_snr = lin.groupby("snr_db")["psnr_db"].mean()
+    assert by_snr[20.0] > by_snr[0.0] + 3
+    sym = lin[lin.snr_db == 0.0].sort_values("rate_level")["symbols"].to_numpy()
+    assert (np.diff(sym) > 0).all()
 
 
 def test_cli_bad_input_exits_2(tmp_path):
@@ -140,6 +183,10 @@ def test_cli_bad_input_exits_2(tmp_path):
     assert res.exit_code == 2 and "--practical needs --link analog" in res.output
     res = runner.invoke(app, ["pipeline", "measure", str(VIDEO), "--frames", "900:1000:1", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "900:1000:1" in res.output
+    res = runner.invoke(app, ["pipeline", "measure", str(VIDEO), "--codecs", "jscc", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "'jscc' is analog" in res.output
+    res = runner.invoke(app, ["pipeline", "measure", str(VIDEO), "--codecs", "bpg", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "codec 'bpg' unknown" in res.output
     (tmp_path / "empty").mkdir()
     res = runner.invoke(app, ["library", "build", str(tmp_path / "empty"), "--out", str(tmp_path / "lib")])
     assert res.exit_code == 2 and "no images" in res.output

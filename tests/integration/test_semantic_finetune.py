@@ -55,32 +55,33 @@ def test_semantic_fine_tune_cli_records_its_video_frames(tmp_path: Path):
     assert r.exit_code == 2 and "evaluation frames are 400-794" in r.output
 
 
-def test_a_semantic_checkpoint_adds_its_schemes_to_every_menu(tmp_path, monkeypatch):
-    """content.semantic_checkpoint: each item is measured again with that JSCC, as direct_semantic
-    and key_semantic. With the MSE checkpoint itself in that role the new rows must equal the
-    old ones (same weights), and the scheduler sees four schemes."""
+def test_a_semantic_checkpoint_adds_its_codec_to_every_menu(tmp_path, monkeypatch):
+    """content.semantic_checkpoint: each item is measured again with that JSCC, as the codec
+    jscc_semantic_digital beside jscc_digital. With the MSE checkpoint itself in that role the
+    new rows must equal the old ones (same weights), and the scheduler sees both codecs."""
     import shutil
 
     import pandas as pd
 
     from bssim.cli import app
-    from bssim.content.measured import measure_content
+    from bssim.options.catalog import measure_content
     from bssim.jscc import default_checkpoint_path
     from bssim.scenario import ScenarioError, parse_scenario
 
     monkeypatch.setenv("BSSIM_CACHE", str(tmp_path / "cache"))
     same = shutil.copy(default_checkpoint_path(), tmp_path / "same.pt")
     data = {"name": "m", "content": {"source": "measured", "scales": [0.5], "channel_levels": [4, 8],
-                                     "semantic_checkpoint": str(same),
+                                     "semantic_checkpoint": str(same), "codecs": ["jscc_digital"],
                                      "media": [{"path": "@shared/data/vtest.avi", "frames": "300:301", "library_frames": 10}]}}  # fmt: skip
     cat = measure_content(parse_scenario(data))
-    assert set(cat.table.scheme) == {"direct", "key", "direct_semantic", "key_semantic"}
-    rows = cat.rows.set_index(["scheme", "rate_label"])
-    for base in ("direct", "key"):
-        a, b = rows.loc[base], rows.loc[f"{base}_semantic"]
-        pd.testing.assert_series_equal(a["bits"], b["bits"])
-        pd.testing.assert_series_equal(a["ssim"], b["ssim"])
-    assert cat.provenance["semantic_checkpoint_hash"] == cat.provenance["checkpoint_hash"]
+    assert set(cat.table.scheme) == {"direct", "key"}
+    assert set(cat.table.codec) == {"jscc_digital", "jscc_semantic_digital"}
+    rows = cat.rows.set_index(["codec", "scheme", "rate_label"])
+    a, b = rows.loc["jscc_digital"], rows.loc["jscc_semantic_digital"]
+    pd.testing.assert_series_equal(a["bits"], b["bits"])
+    pd.testing.assert_series_equal(a["ssim"], b["ssim"])
+    versions = cat.provenance["codecs"]
+    assert versions["jscc_semantic_digital"] == versions["jscc_digital"]  # the same weights' hash
     missing = {**data, "content": {**data["content"], "semantic_checkpoint": str(tmp_path / "nope.pt")}}
     with pytest.raises(FileNotFoundError, match="content.semantic_checkpoint"):
         measure_content(parse_scenario(missing))
@@ -88,10 +89,11 @@ def test_a_semantic_checkpoint_adds_its_schemes_to_every_menu(tmp_path, monkeypa
         parse_scenario({**data, "content": {**data["content"], "semantic_checkpoint": 3}})
     toml = tmp_path / "m.toml"
     toml.write_text(f'name = "m"\n[users]\ncount = 6\n[content]\nsource = "measured"\nscales = [0.5]\n'
-                    f'channel_levels = [4, 8]\nsemantic_checkpoint = "{same}"\n[[content.media]]\n'
+                    f'channel_levels = [4, 8]\ncodecs = ["jscc_digital"]\nsemantic_checkpoint = "{same}"\n[[content.media]]\n'
                     f'path = "@shared/data/vtest.avi"\nframes = "300:301"\nlibrary_frames = 10\n')  # fmt: skip
     r = CliRunner().invoke(app, ["solve", str(toml), "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output[r.output.index("{"):])
-    assert {"n_direct_semantic", "n_key_semantic"} <= set(out) and out["menu_items"] == 2 * 2 * 2
-    assert sum(out[f"n_{s}"] for s in ("direct", "key", "direct_semantic", "key_semantic", "none")) == 6
+    assert out["menu_items"] == 2 * 2 * 2  # schemes x codecs x channel levels
+    assert sum(out[f"n_{s}"] for s in ("direct", "key", "none")) == 6
+    assert {d["codec"] for d in out["choices_detail"]} <= {"jscc_digital", "jscc_semantic_digital", "none"}

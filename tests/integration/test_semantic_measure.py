@@ -23,8 +23,9 @@ def _need_u2netp():
 
 
 def test_every_scheme_carries_task_metrics_and_the_original_scores_one():
-    from bssim.options.levels import rate_levels
-    from bssim.options.measure import MeasureSpec, default_model, measure_item
+    from bssim.codecs.jscc_common import jscc_model
+    from bssim.codecs.jscc_digital import JsccDigital
+    from bssim.options.measure import MeasureSpec, measure_item
     from bssim.pipeline import BackgroundLibrary, read_frames
     from bssim.pipeline.video import video_background
 
@@ -32,8 +33,8 @@ def test_every_scheme_carries_task_metrics_and_the_original_scores_one():
     frame = read_frames(VIDEO, [550])[550]
     lib = BackgroundLibrary()
     lib.add("vtest_bg", video_background(VIDEO, max_frames=40).image)
-    spec = MeasureSpec(levels=rate_levels([0.5], [16]), metrics=("ssim", "person_iou", "person_f1"))
-    rows = {r["scheme"]: r for r in measure_item(frame, lib, default_model(), spec).rows}
+    spec = MeasureSpec(scales=(0.5,), metrics=("ssim", "person_iou", "person_f1"))
+    rows = {r["scheme"]: r for r in measure_item(frame, lib, [JsccDigital(jscc_model(None), 6, (16,))], spec).rows}
     assert set(rows) == {"direct", "key"}
     for r in rows.values():
         assert 0.0 <= r["person_iou"] <= 1.0 and 0.0 <= r["person_f1"] <= 1.0

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from bssim import link
-from bssim.content.measured import MeasuredCatalog
-from bssim.content.sources import MeasuredSource
+from bssim.options.catalog import MeasuredCatalog
+from bssim.sim.sources import MeasuredSource
 from bssim.options.table import OptionTable
 from bssim.scenario import parse_scenario
 from bssim.sim import run, solve_epoch

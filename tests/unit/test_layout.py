@@ -38,3 +38,53 @@ def test_every_module_says_what_it_holds():
     missing = [str(p.relative_to(PACKAGE.parent)) for p in _modules()
                if p.stat().st_size > 0 and ast.get_docstring(ast.parse(p.read_text())) is None]
     assert not missing, f"modules without a docstring: {missing}"
+
+
+# The data flow, lowest layer first: a module may import its own layer or a lower one, never a
+# higher one (the CLI sits on top). results (the run record and its folder) sits below the
+# simulation that fills it, and studies and plots above both.
+LAYERS = [
+    {"atomic", "paths", "seeding", "files", "metrics", "__init__"},
+    {"scenario"},
+    {"link", "cell", "content", "pipeline", "semantic", "nr"},  # channel and content
+    {"jscc", "baselines", "codecs", "schemes"},  # schemes and codecs
+    {"options"},
+    {"sched"},
+    {"epoch"},
+    {"results"},
+    {"sim"},
+    {"plot"},
+    {"studies"},
+    {"cli", "__main__"},
+]
+
+
+def _layer(unit: str) -> int:
+    for i, layer in enumerate(LAYERS):
+        if unit in layer:
+            return i
+    raise AssertionError(f"bssim.{unit} is in no layer of tests/unit/test_layout.py: add it to LAYERS")
+
+
+def _unit(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+def test_imports_point_down_the_data_flow():
+    """Every bssim import, at the top of a file or inside a function, goes to the same or a lower layer."""
+    upward = []
+    for path in _modules():
+        me = _unit(path)
+        for name in _imports(path):
+            if name.startswith("bssim.") and name.split(".")[1] != me:
+                other = name.split(".")[1]
+                if _layer(other) > _layer(me):
+                    upward.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    assert not upward, "imports pointing up the data flow:\n" + "\n".join(sorted(upward))
+
+
+def test_layers_are_known():
+    units = {_unit(p) for p in _modules()}
+    for u in units:
+        _layer(u)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bssim import link
-from bssim.nr.link import NrLink, harq_blocks
+from bssim.options.nr_link import NrLink, harq_blocks
 from bssim.nr.phy import Carrier, mcs_grid
 from bssim.options.links import Channels, make_link
 from bssim.options.table import Offers
@@ -19,7 +19,7 @@ ROOT = Path(__file__).parent.parent.parent
 def _offers(bits: np.ndarray) -> Offers:
     n, k = bits.shape
     q = np.linspace(0.5, 0.9, k)[None, :, None] * np.ones((n, 1, 1))
-    return Offers(("direct",) * k, np.arange(k), tuple(f"L{i}" for i in range(k)), bits.astype(float),
+    return Offers(("direct",) * k, ("avif",) * k, np.arange(k), tuple(f"L{i}" for i in range(k)), bits.astype(float),
                   np.full((n, k), np.nan), {"ssim": q}, np.array([np.nan]), np.ones(n, np.int64))
 
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from bssim import link
-from bssim.options.levels import RateLevel, model_channel_levels, rate_levels
+from bssim.codecs.jscc_common import channel_settings
+from bssim.schemes.base import scale_groups
 from bssim.options.links import AnalogLink, Channels, ShannonLink, make_link
 from bssim.options.objective import Objective
 from bssim.options.table import OptionTable
@@ -64,7 +65,7 @@ def test_analog_link_power_formula_and_bandwidth_limit():
     menu = AnalogLink().price(off, ch)
     assert menu.power_w.shape == (1, 8)  # 4 options x 2 SNR levels
     k, snr_db = t.symbols[0, 3], 10.0
-    m = menu.option_names.index("key/r1@10dB")
+    m = menu.option_names.index("key/declared/r1@10dB")
     n0 = 1e-13 / 5e6
     assert menu.power_w[0, m] == pytest.approx(10 ** (snr_db / 10) * n0 * k / 0.1 / ch.gain[0])
     assert menu.quality["ssim"][0, m] == pytest.approx(t.quality["ssim"][0, 3, 1])
@@ -102,16 +103,30 @@ def test_min_quality_removes_items_and_bad_settings_are_errors():
         make_link("lte")
 
 
-def test_rate_levels_are_ordered_by_nominal_payload():
-    levels = rate_levels([1.0, 0.5], [8, 16])
-    assert [lv.label for lv in levels] == ["s0.50/c8", "s0.50/c16", "s1.00/c8", "s1.00/c16"]
-    with pytest.raises(ValueError, match=r"\(0, 1\]"):
-        RateLevel(1.5, 8)
+def test_jscc_channel_settings_come_from_the_model():
+    class Cfg:
+        c_out, target_rate = 16, 0.5
 
     class Fixed:
-        rate_levels = (8, 12, 16)
+        rate_levels, cfg = (8, 12, 16), Cfg()
 
-    assert model_channel_levels(Fixed(), "model") == (8, 12, 16)
+    class Single:
+        rate_levels, cfg = (), Cfg()
+
+    assert [s.label for s in channel_settings(Fixed(), "model")] == ["c8", "c12", "c16"]
+    assert [s.value for s in channel_settings(Fixed(), (16, 8))] == [8, 16]
     with pytest.raises(ValueError, match="not rate levels"):
-        model_channel_levels(Fixed(), [10])
-    assert model_channel_levels(object(), "model") == (None,)
+        channel_settings(Fixed(), (10,))
+    assert [s.label for s in channel_settings(Single(), "model")] == ["policy"]
+
+
+def test_scales_that_give_the_same_pixels_are_one_option_labelled_by_the_effective_scale():
+    """A 1280x720 frame under the 768x576 cap: scales 1 and 0.75 give the same pixels (issue 17)."""
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    groups = scale_groups([frame], [1.0, 0.75, 0.5], max_pixels=768 * 576)
+    assert len(groups) == 2
+    (eff_hi, (hi,)), (eff_lo, (lo,)) = groups
+    assert hi.shape[0] * hi.shape[1] <= 768 * 576 and eff_hi == pytest.approx(0.69, abs=0.01)
+    assert eff_lo == 0.5 and lo.shape[:2] == (360, 640)
+    small = np.zeros((576, 768, 3), np.uint8)
+    assert [e for e, _ in scale_groups([small], [1.0, 0.75, 0.5], max_pixels=768 * 576)] == [1.0, 0.75, 0.5]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bssim.cell import place_uniform_disc
-from bssim.content.sources import DeclaredSource
+from bssim.sim.sources import DeclaredSource
 from bssim.scenario import ScenarioError, apply_overrides, load_scenario, parse_scenario, resolve_field_path
 
 SCENARIOS = sorted((Path(__file__).parent.parent.parent / "scenarios").glob("*.toml"))

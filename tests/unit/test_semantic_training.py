@@ -80,7 +80,7 @@ def test_semantic_loss_weight_is_one_minus_beta_plus_beta_times_importance() -> 
 
 
 def test_paired_summary_differences_and_interval() -> None:
-    from bssim.semantic.compare import paired_summary
+    from bssim.studies.semantic_compare import paired_summary
 
     rows = pd.DataFrame({"video": "v.avi", "frame": [1, 2, 3] * 2, "model": ["a"] * 3 + ["b"] * 3, "snr_db": 10.0,
                          "person_iou": [0.2, 0.4, 0.6, 0.3, 0.6, 0.6], "person_f1": 1.0, "psnr_db": 30.0,
@@ -95,7 +95,7 @@ def test_paired_summary_differences_and_interval() -> None:
 
 
 def test_comparison_refuses_training_frames() -> None:
-    from bssim.semantic.compare import EvalFrame, check_disjoint
+    from bssim.studies.semantic_compare import EvalFrame, check_disjoint
 
     frames = [EvalFrame("vtest.avi", 450, _image()), EvalFrame("vtest.avi", 460, _image())]
     check_disjoint(frames, ["vtest.avi#0", "vtest.avi#20"], "m")

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bssim.options.levels import rate_levels
 from bssim.options.links import Channels, ShannonLink
 from bssim.options.measure import MeasureSpec
 from bssim.options.objective import Objective
@@ -42,13 +41,12 @@ def test_objective_schedules_by_a_task_metric():
 
 
 def test_measure_spec_metrics_are_checked_and_default_stays_image_metrics():
-    levels = rate_levels([1.0], [None])
-    assert MeasureSpec(levels=levels).metrics == ("ssim", "psnr_db")
-    assert MeasureSpec(levels=levels, metrics=("person_iou", "person_f1")).as_dict()["metrics"] == ("person_iou", "person_f1")
+    assert MeasureSpec().metrics == ("ssim", "psnr_db")
+    assert MeasureSpec(metrics=("person_iou", "person_f1")).as_dict()["metrics"] == ("person_iou", "person_f1")
     with pytest.raises(ValueError, match="unknown"):
-        MeasureSpec(levels=levels, metrics=("person_recall",))
+        MeasureSpec(metrics=("person_recall",))
     with pytest.raises(ValueError, match="each once"):
-        MeasureSpec(levels=levels, metrics=("ssim", "ssim"))
+        MeasureSpec(metrics=("ssim", "ssim"))
 
 
 def test_scenario_objective_accepts_task_metrics_and_measures_them():

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bssim.cli import app
 from bssim.epoch import EpochConfig, schedule
-from bssim.options.usercsv import read_menu_csv
+from bssim.sim.usercsv import read_menu_csv
 
 ROOT = Path(__file__).parent.parent.parent
 DECLARED = ROOT / "scenarios" / "declared_cell.toml"

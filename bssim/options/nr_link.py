@@ -27,7 +27,7 @@ import numpy as np
 
 from bssim import link
 from bssim.nr.phy import Carrier, McsGrid, code_block_bler, mcs_grid, transport_block_error_rate
-from bssim.options.links import Channels, Menu, _top_columns
+from bssim.options.menu import Channels, Menu, fixed_policies
 from bssim.options.table import Offers
 
 
@@ -111,8 +111,9 @@ class NrLink:
         power = np.where(ok, power, np.inf)
         quality = {m: q[:, :, 0] for m, q in offers.quality.items()}
         snr = np.full(offers.n_options, np.nan)
-        return Menu(power, quality, bits, np.full_like(bits, np.nan), offers.scheme, offers.rate_level,
-                    offers.rate_label, snr, _top_columns(offers.scheme, offers.rate_level, snr, ok),
+        return Menu(power, quality, bits, np.full_like(bits, np.nan), offers.scheme, offers.codec,
+                    offers.rate_level, offers.rate_label, snr,
+                    fixed_policies(offers.scheme, offers.codec, offers.rate_level, snr, ok),
                     item_info={"nr_mcs": np.where(ok, mcs, -1), "nr_slots": np.where(ok, slots, 0),
                                "nr_threshold_sinr_db": np.where(ok, thr, np.nan)})
 

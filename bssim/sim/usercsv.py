@@ -3,7 +3,7 @@
 Two layouts, recognised by their columns:
 
 * **long** (any menu): one row per (user, option[, SNR level]) with ``user, scheme,
-  rate_level``, the cost ``bits`` (shannon link) or ``symbols`` (analog link), the quality
+  rate_level`` (and optionally ``codec``, default ``declared``, and ``rate_label``), the cost ``bits`` (shannon link) or ``symbols`` (analog link), the quality
   (``quality``, taken as the objective's metric, or the metric's own column ``ssim``,
   ``psnr_db``, ``ms_ssim``), ``snr_db`` for analog items, and the user's channel ``gain,
   noise_w, loss_w`` (optional ``bandwidth_hz``, ``items``; the same on all of a user's rows).
@@ -28,7 +28,7 @@ import pandas as pd
 from bssim.epoch import EpochInput
 from bssim.metrics import metric_range
 from bssim.options.links import Channels
-from bssim.options.table import OptionTable, known_schemes
+from bssim.options.table import DECLARED_CODEC, OptionTable, known_schemes
 
 SEED_COLUMNS = ("noise_w", "gain", "loss_w", "D_bits", "C_bits", "alpha")
 LONG_COLUMNS = ("user", "scheme", "rate_level", "gain", "noise_w", "loss_w")
@@ -154,7 +154,8 @@ def read_menu_csv(path: str | Path, delay_s: float, metric: str, bandwidth_hz: f
     if not seed_layout:
         _check_quality_range(df, qcol, metric, path)
     _check_schemes(df, path, require)
-    key = ["user", "scheme", "rate_level"] + (["snr_db"] if "snr_db" in df else [])
+    df = df if "codec" in df else df.assign(codec=DECLARED_CODEC)
+    key = ["user", "scheme", "codec", "rate_level"] + (["snr_db"] if "snr_db" in df else [])
     dup = df.duplicated(key)
     if dup.any():
         raise ValueError(f"{path}: line {int(np.argmax(dup)) + 2} repeats the option "

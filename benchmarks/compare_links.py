@@ -1,6 +1,6 @@
 """Compare link models on one scenario: power per user, options chosen, quality (docs/model.md "nr").
 
-    python -m bssim.nr.compare scenarios/dense_cell.toml --links shannon,nr,analog --epochs 3
+    python benchmarks/compare_links.py scenarios/dense_cell.toml --links shannon,nr,analog --epochs 3
 
 Each link model schedules the same users, channels and requests (same seed; ``[link] model``
 overridden); digital links share one measured content source. Printed as a Markdown table.

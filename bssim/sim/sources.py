@@ -6,7 +6,7 @@ Both sources are vectorised over users (one numpy call per epoch, no per-user Py
   when the user joins, from the numbers or distributions in the scenario: two options,
   ``direct`` (D_n bits, quality Q_direct) and ``key`` (C_n bits, quality α_n·Q_direct), one
   rate level. Labelled ``declared`` in the results.
-* :class:`MeasuredSource` — a :class:`~bssim.content.measured.MeasuredCatalog`: each user
+* :class:`MeasuredSource` — a :class:`~bssim.options.catalog.MeasuredCatalog`: each user
   watches one media entry (drawn by the entries' shares when it joins) from a random
   item on; its k-th request is the (start + k)-th item of that media, cycling. Labelled
   ``measured``.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bssim.options.table import Offers
+from bssim.options.table import DECLARED_CODEC, Offers
 from bssim.scenario import DeclaredContent, sample_value
 
 
@@ -63,7 +63,7 @@ class DeclaredSource:
         n = idx.size
         bits = np.column_stack([attrs["D_bits"][idx], attrs["C_bits"][idx]]) if n else np.zeros((0, 2))
         q = np.column_stack([attrs["q_direct"][idx], attrs["q_key"][idx]]) if n else np.zeros((0, 2))
-        offers = Offers(("direct", "key"), np.zeros(2, np.int64), ("declared", "declared"), bits,
+        offers = Offers(("direct", "key"), (DECLARED_CODEC, DECLARED_CODEC), np.zeros(2, np.int64), ("declared", "declared"), bits,
                         np.full_like(bits, np.nan), {self.metric: q[:, :, None]}, np.array([np.nan]),
                         np.asarray(items, np.int64))
         info = RequestInfo(np.zeros(n, np.int32), np.full(n, -1, np.int32), np.ones(n, bool))

@@ -1,0 +1,19 @@
+"""Schemes: what is sent and how the receiver rebuilds the frame (:mod:`.base`).
+
+The registry: one file per scheme below, each registering itself; adding a scheme is its
+file and one name in the import line.
+
+* ``direct``: the whole frame through the codec;
+* ``key``: key information, the people's boxes through the codec, pasted at the receiver onto
+  a background of the shared library (seed 000).
+"""
+
+from bssim.schemes import direct, key  # noqa: F401  (the registry)
+from bssim.schemes.base import SCHEMES, Frame, Scheme, SchemeEntry, SchemeOption, register_scheme, scheme_entry
+
+__all__ = ["SCHEMES", "Frame", "Scheme", "SchemeEntry", "SchemeOption", "register_scheme", "scheme_entry", "scheme_names"]
+
+
+def scheme_names() -> tuple[str, ...]:
+    """Registered scheme names, in registry order (direct, key, …)."""
+    return tuple(SCHEMES)
