@@ -34,6 +34,7 @@ from bssim.options.table import OptionTable
 from bssim.pipeline.library import library_fingerprint
 from bssim.pipeline.transmitter import PipelineSettings
 from bssim.scenario import MeasuredContent, Scenario
+from bssim.schemes import scheme_entry
 
 DEFAULT_CODECS = {"digital": ("avif",), "analog": ("jscc",)}
 SEMANTIC_CODECS = {"digital": "jscc_semantic_digital", "analog": "jscc_semantic"}
@@ -76,7 +77,7 @@ def codec_names_for(scenario: Scenario) -> tuple[str, ...]:
         except ValueError as err:
             raise ValueError(f"content.codecs: {err}") from None
         if kind != mode:
-            raise ValueError(f"content.codecs: {name!r} is a {kind} codec, but link.model = "
+            raise ValueError(f"content.codecs: {name!r} is {'an' if kind == 'analog' else 'a'} {kind} codec, but link.model = "
                              f"{scenario.link.model!r} carries {'bits' if mode == 'digital' else 'channel symbols'}")
     if mc.semantic_checkpoint is not None and not any(n.startswith("jscc_semantic") for n in names):
         names += (SEMANTIC_CODECS[mode],)
@@ -98,6 +99,11 @@ def measure_spec(scenario: Scenario) -> MeasureSpec:
     metric = scenario.objective.metric_column
     metrics = ("ssim", "psnr_db") + ((metric,) if metric not in ("ssim", "psnr_db") else ())
     mode = make_link(link.model).mode
+    for name in mc.schemes:
+        try:
+            scheme_entry(name)
+        except ValueError as err:
+            raise ValueError(f"content.schemes: {err}") from None
     return MeasureSpec(
         scales=tuple(float(s) for s in mc.scales), mode=mode, schemes=tuple(mc.schemes),
         pipeline=PipelineSettings(extractor=mc.extractor),

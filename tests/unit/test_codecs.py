@@ -102,3 +102,22 @@ def test_direct_rows_carry_scheme_codec_level_and_merge_scales_equal_after_the_c
     assert sorted(r["rate_level"] for r in rows) == [0, 1, 2, 3]
     cheapest = min(rows, key=lambda r: r["rate_level"])
     assert cheapest["bits"] == min(r["bits"] for r in rows)
+
+
+def test_scenario_codecs_and_schemes_are_checked_against_the_registries_and_the_link():
+    from bssim.options.catalog import codec_names_for, measure_spec
+    from bssim.scenario import parse_scenario
+
+    def scenario(**content):
+        return parse_scenario({"name": "t", "content": {"source": "measured", "media": ["x.avi"], **content}})
+
+    assert codec_names_for(scenario()) == ("avif",)  # the digital links' default
+    analog = parse_scenario({"name": "t", "link": {"model": "analog"},
+                             "content": {"source": "measured", "media": ["x.avi"]}})
+    assert codec_names_for(analog) == ("jscc",)
+    with pytest.raises(ValueError, match="content.codecs: codec 'bpg' unknown"):
+        codec_names_for(scenario(codecs=["bpg"]))
+    with pytest.raises(ValueError, match="content.codecs: 'linear' is an analog codec, but link.model = 'shannon'"):
+        codec_names_for(scenario(codecs=["linear"]))
+    with pytest.raises(ValueError, match="content.schemes: scheme 'magic' unknown"):
+        measure_spec(scenario(schemes=["direct", "magic"]))
