@@ -78,15 +78,34 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
 def check_output_folder(path: str | Path, option: str = "--out", must_not_exist: bool = False) -> Path:
     """Check, before any work, that ``path`` can become an output folder; a clear error otherwise.
 
-    ``path`` must not be a file; with ``must_not_exist`` it must not exist at all; the
-    nearest existing ancestor must be a folder in which a file can be created (so a
-    read-only file system or a missing permission is reported before a long run, not after)."""
+    ``path`` must not be a file; with ``must_not_exist`` it must not exist at all (the CLI
+    passes ``must_not_exist = not --force``); the nearest existing ancestor must be a folder
+    in which a file can be created (so a read-only file system, a missing permission or a
+    path under /proc is reported before a long run, not after)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{option} {path}: exists and is a file, not a folder")
     if must_not_exist and path.exists():
-        raise ValueError(f"{option} {path}: already exists; choose another folder or remove it")
-    parent = path
+        raise ValueError(f"{option} {path}: already exists; pass --force to replace it, or choose another folder")
+    _check_writable_parent(path, option)
+    return path
+
+
+def check_output_file(path: str | Path, option: str = "--out", force: bool = False) -> Path:
+    """Check, before any work, that ``path`` can be written as a file: not a folder, not an
+    existing file unless ``force``, in a folder where a file can be created."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path}: is a folder; give a file name")
+    if path.exists() and not force:
+        raise ValueError(f"{option} {path}: already exists; pass --force to replace it, or choose another name")
+    _check_writable_parent(path, option)
+    return path
+
+
+def _check_writable_parent(path: Path, option: str) -> None:
+    """The nearest existing ancestor of ``path`` is a folder where a file can be created."""
+    parent = path if path.is_dir() else path.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
@@ -97,4 +116,36 @@ def check_output_folder(path: str | Path, option: str = "--out", must_not_exist:
         os.unlink(probe)
     except OSError as err:
         raise ValueError(f"{option} {path}: cannot write in {parent} ({err.strerror or err})") from None
-    return path
+
+
+@contextlib.contextmanager
+def output_lock(path: str | Path, option: str = "--out") -> Iterator[Path]:
+    """Hold an exclusive lock on the output ``path`` (a file ``.<name>.lock`` beside it, locked
+    with ``flock``, so a killed process never leaves a stale lock); a second process asking
+    for the same ``path`` gets a ValueError at once, before any work. The lock file is
+    removed on exit."""
+    import fcntl
+
+    path = Path(path)
+    lock = path.parent / f".{path.name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ValueError(f"{option} {path}: another bssim process is writing there (lock {lock}); "
+                             "wait for it to finish or choose another folder") from None
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed the file between our open and lock: retry
+    try:
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)

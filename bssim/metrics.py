@@ -25,6 +25,20 @@ TASK_METRICS = ("person_iou", "person_f1")
 QUALITY_METRICS = IMAGE_METRICS + TASK_METRICS
 _MSSSIM_WEIGHTS = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
 
+#: The range of each quality metric (column name): SSIM in [-1, 1] (Wang et al. 2004), MS-SSIM
+#: in [0, 1] (negative contrast-structure terms are clipped, as pytorch-msssim does), PSNR of
+#: uint8 images in [0, PSNR_CAP_DB] dB (MSE <= 255²), task metrics (IoU, F1) in [0, 1].
+METRIC_RANGES = {"ssim": (-1.0, 1.0), "ms_ssim": (0.0, 1.0), "psnr_db": (0.0, PSNR_CAP_DB),
+                 "person_iou": (0.0, 1.0), "person_f1": (0.0, 1.0)}
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """(low, high) of a quality metric (``psnr`` or ``psnr_db``, ``ssim``, ...)."""
+    key = {"psnr": "psnr_db"}.get(metric, metric)
+    if key not in METRIC_RANGES:
+        raise ValueError(f"quality metric {metric!r}: choose one of {', '.join(METRIC_RANGES)}")
+    return METRIC_RANGES[key]
+
 
 def _check_pair(reference: np.ndarray, test: np.ndarray) -> None:
     if reference.shape != test.shape:

@@ -6,7 +6,7 @@ A results folder (written by :func:`write_run`, read by :func:`load_run`)::
                           deadline_met, snr_db, distance_m, gain_db, content_source, ...
     epochs.parquet        one row per epoch: active users, requests, served, direct, key,
                           dropped, objective Σρ, power used, solve time
-    summary.csv           one row: the run's headline numbers (see :func:`summarise`)
+    summary.parquet/.csv  one row: the run's headline numbers (see :func:`summarise`)
     manifest.json         scenario as parsed, seed, package versions, git commit, checkpoint
                           hash (measured content), timings
     *.csv                 the two tables as CSV as well, on request (``csv=True``)
@@ -199,6 +199,7 @@ def write_run(result: RunResult, folder: str | Path, csv: bool = False, overwrit
         result.user_epochs.to_parquet(tmp / "user_epochs.parquet", index=False)
         result.epochs.to_parquet(tmp / "epochs.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
+        result.summary.to_parquet(tmp / "summary.parquet", index=False)  # the README's table; the CSV for eyes
         if csv:
             result.user_epochs.to_csv(tmp / "user_epochs.csv", index=False)
             result.epochs.to_csv(tmp / "epochs.csv", index=False)

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bssim.metrics import metric_range
 
 
 class ScenarioError(ValueError):
@@ -31,8 +33,9 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    # allow_inf_nan=False: a non-finite number anywhere in a scenario is an error naming the field
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # allow_inf_nan=False: a non-finite number anywhere in a scenario is an error naming the field;
+    # strict=True: no silent conversions ("1" is not the integer 1, 1.5 not an integer; ints are floats)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 # --------------------------------------------------------------------------- distributions
@@ -236,6 +239,23 @@ class Link(_Strict):
     dmrs_per_prb: int = Field(12, ge=0, le=60, description="nr: DMRS resource elements per PRB and slot")
 
 
+#: Which link models read each link.* setting (the others ignore it: a ScenarioWarning).
+LINK_FIELD_USERS = {"bits_per_value": ("shannon", "nr"), "snr_levels_db": ("analog",), "channel": ("analog",),
+                    **{f: ("nr",) for f in ("bler_target", "harq", "numerology", "mcs_table", "pdsch_symbols",
+                                            "dmrs_per_prb")}}
+
+
+class ScenarioWarning(UserWarning):
+    """A scenario setting that has no effect (ignored by the chosen link or objective)."""
+
+
+def _warn_ignored(field: str, chosen: str, used_by: tuple[str, ...], selector: str) -> None:
+    import warnings
+
+    warnings.warn(f"{field} is set but {chosen} ignores it (only {selector} = {' or '.join(map(repr, used_by))} "
+                  f"reads it)", ScenarioWarning, stacklevel=2)
+
+
 class ObjectiveSettings(_Strict):
     """What the scheduler maximises (bssim.options.objective)."""
 
@@ -251,6 +271,14 @@ class ObjectiveSettings(_Strict):
     @property
     def metric_column(self) -> str:
         return {"psnr": "psnr_db"}.get(self.metric, self.metric)
+
+    @model_validator(mode="after")
+    def _floor_in_range(self) -> "ObjectiveSettings":
+        lo, hi = metric_range(self.metric)
+        if self.min_quality is not None and not lo <= self.min_quality <= hi:
+            raise ValueError(f"min_quality = {self.min_quality:g} is outside the range [{lo:g}, {hi:g}] of the "
+                             f"metric {self.metric!r}: no item could reach it")
+        return self
 
 
 class DeclaredContent(_Strict):
@@ -290,7 +318,7 @@ class MeasuredContent(_Strict):
     """Content measured by the real pipeline (bssim.options.measure) on real media."""
 
     source: Literal["measured"]
-    media: list[Union[str, Media]] = Field(min_length=1, description="what users watch; a plain string is {path = ...}")
+    media: list[Media] = Field(min_length=1, description="what users watch; a plain string is {path = ...}")
     extractor: Literal["bgdiff", "rembg", "hybrid"] = Field("bgdiff", description="key-path foreground extractor")
     scales: list[float] = Field([1.0, 0.75, 0.5], min_length=1, description="resolution levels s in (0, 1] (seed II.D)")
     channel_levels: Union[Literal["model"], list[int]] = Field(
@@ -310,6 +338,14 @@ class MeasuredContent(_Strict):
     k_over_n: list[float] = Field([1 / 24, 1 / 12, 1 / 6], min_length=1,
                                   description="linear codec: bandwidth ratios k/n (complex symbols per pixel value)")
 
+    @field_validator("media", mode="before")
+    @classmethod
+    def _media_strings(cls, value: Any) -> Any:
+        """A plain string is {path = ...}: so an error inside a table names its field, value and rule."""
+        if isinstance(value, list):
+            return [{"path": m} if isinstance(m, str) else m for m in value]
+        return value
+
     @model_validator(mode="after")
     def _scales(self) -> "MeasuredContent":
         bad = [s for s in self.scales if not 0 < s <= 1]
@@ -327,7 +363,7 @@ class MeasuredContent(_Strict):
         return self
 
     def media_entries(self) -> list[Media]:
-        return [Media(path=m) if isinstance(m, str) else m for m in self.media]
+        return list(self.media)
 
 
 Content = Annotated[Union[DeclaredContent, MeasuredContent], Field(discriminator="source")]
@@ -404,6 +440,23 @@ class Scenario(_Strict):
         if self.link.model == "analog" and isinstance(self.content, DeclaredContent):
             raise ValueError("link.model = 'analog' needs measured content (quality-vs-SNR curves); "
                              "declared content has bits only")
+        if self.link.model == "nr":
+            prb_hz = 12 * 15e3 * 2**self.link.numerology
+            if self.cell.bandwidth_hz < prb_hz:
+                raise ValueError(f"cell.bandwidth_hz = {self.cell.bandwidth_hz:g} is 0 PRBs under link.model = 'nr' at "
+                                 f"numerology {self.link.numerology} (one PRB = {prb_hz / 1e3:g} kHz); give at least that")
+        return self
+
+    @model_validator(mode="after")
+    def _ignored_settings(self) -> "Scenario":
+        """Settings the chosen link or objective ignores, written in the file: a warning
+        (:class:`ScenarioWarning`), not an error, so that one file can be swept over link.model."""
+        for field in sorted(self.link.model_fields_set):
+            used_by = LINK_FIELD_USERS.get(field)
+            if used_by and self.link.model not in used_by:
+                _warn_ignored(f"link.{field}", f"link.model = {self.link.model!r}", used_by, "link.model")
+        if "epsilon" in self.objective.model_fields_set and self.objective.kind != "log":
+            _warn_ignored("objective.epsilon", f"objective.kind = {self.objective.kind!r}", ("log",), "objective.kind")
         return self
 
     def noise_w(self) -> float:
@@ -433,7 +486,7 @@ def _format_errors(source: str, err: ValidationError) -> str:
         # pydantic puts union member tags in the path ("declared", "uniform", "float"): drop them.
         loc = ".".join(p for p in parts if p not in _UNION_TAGS and not p.startswith("tagged-union")) or "<root>"
         value_txt = "" if isinstance(value, dict) else f" = {value!r}"
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if in_union and not isinstance(value, dict):
             msg = 'must be a number or a distribution table such as {dist = "uniform", low = 1e5, high = 1e6}'
         if e["type"] == "extra_forbidden":
@@ -456,9 +509,16 @@ def read_scenario_dict(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"{path}: scenario file not found")
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (some editors write one): accepted
+        raw = raw[3:]
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {err.start}: {raw[err.start:err.start + 1]!r}); "
+                            "TOML files must be UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
 

@@ -57,7 +57,7 @@ def encode(img: np.ndarray, codec: str, quality: int) -> bytes:
     elif codec == "avif":
         Image.fromarray(img).save(out, format="AVIF", quality=int(quality))
     else:
-        raise ValueError(f"error: codec = {codec!r}: must be one of {', '.join(CODECS)}")
+        raise ValueError(f"codec = {codec!r}: must be one of {', '.join(CODECS)}")
     return out.getvalue()
 
 

@@ -61,6 +61,28 @@ def _root(
                                  callback=_print_version),
 ) -> None:
     """Base-station scheduling simulator for semantic-aware image and video transmission."""
+    _one_line_scenario_warnings()
+
+
+def _one_line_scenario_warnings() -> None:
+    """Show a ScenarioWarning (a setting the chosen link or objective ignores) as one
+    ``warning: ...`` line on stderr, once per message; other warnings as Python shows them."""
+    import warnings
+
+    from bssim.scenario import ScenarioWarning
+
+    default = warnings.showwarning
+    if getattr(default, "bssim_one_line", False):  # already installed (several commands in one process)
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ScenarioWarning):
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    show.bssim_one_line = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
 
 
 for _name in ("solve", "jscc", "pipeline", "run", "semantic", "network"):

@@ -23,6 +23,20 @@ def fail(exc: Exception) -> None:
     raise typer.Exit(2)
 
 
+#: The SNRs (dB) a --snr option accepts: 10^(SNR/10) stays a meaningful noise ratio (and a float).
+SNR_RANGE_DB = (-50.0, 100.0)
+
+
+def parse_snr_list(text: str, name: str = "--snr (dB)") -> list[float]:
+    """:func:`parse_float_list` for SNRs in dB, each in :data:`SNR_RANGE_DB`."""
+    values = parse_float_list(text, name)
+    lo, hi = SNR_RANGE_DB
+    bad = [v for v in values if not lo <= v <= hi]
+    if bad:
+        raise ValueError(f"{name}: {bad[0]:g} dB is outside the allowed range [{lo:g}, {hi:g}] dB")
+    return values
+
+
 def parse_float_list(text: str, name: str) -> list[float]:
     """'0,5,10' -> [0.0, 5.0, 10.0]; a clear error naming the option for anything else
     (non-numbers, an empty list, nan or inf)."""

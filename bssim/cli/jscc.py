@@ -8,8 +8,9 @@ from typing import Optional
 
 import typer
 
+from bssim.atomic import check_output_file, check_output_folder
 from bssim.cli._common import fail as _fail
-from bssim.cli._common import parse_float_list
+from bssim.cli._common import parse_float_list, parse_snr_list
 
 jscc_app = typer.Typer(help="Adaptive-rate deep JSCC: train, evaluate, compare, export.", no_args_is_help=True)
 
@@ -49,6 +50,7 @@ def train_cmd(
     semantic: bool = typer.Option(False, "--semantic", help="Seed 002: weight the MSE by the pixels' semantic importance."),
     semantic_weight: float = typer.Option(0.5, "--semantic-weight", help="β of w = (1 − β) + β · importance / mean (with --semantic)."),
     init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tune; epochs count from 0)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out checkpoint and its .csv log."),
 ) -> None:
     """Train on augmented crops, SNR ~ U[0, 20] dB (Yang & Kim's schedule scaled to --epochs)."""
     from bssim.jscc.train import TrainSettings, train
@@ -71,6 +73,9 @@ def train_cmd(
             from bssim.jscc.config import JSCCConfig
 
             JSCCConfig(**s.model)  # bad widths: an error before any work
+        continuing = resume is not None and resume.resolve() == out.resolve()  # --resume X --out X
+        check_output_file(out, "--out", force=force or continuing)
+        check_output_file(out.with_suffix(".csv"), "--out (its .csv log)", force=force or continuing)
 
         def report(row: dict) -> None:
             vals = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
@@ -99,6 +104,7 @@ def fit_policy_cmd(
     distortion: str = typer.Option("mse", "--distortion", help="Cost of a choice: mse (Yang & Kim) or db (10 log10 MSE)."),
     seed: int = typer.Option(0, "--seed"),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16 (as at inference)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out."),
 ) -> None:
     """Fit only the rate policy of a trained model (encoder, decoder frozen): min E[MSE + λ·k], λ by bisection."""
     from tqdm.auto import tqdm
@@ -116,6 +122,7 @@ def fit_policy_cmd(
         for name, p in (("--checkpoint", Path(s.checkpoint)), ("--data", data)):
             if not p.exists():
                 raise FileNotFoundError(f"{name} {p}: not found")
+        check_output_file(out, "--out", force=force)
         with tqdm(total=s.samples, desc="fit set", unit="crop") as bar:
             _, info = fit_policy(s, on_samples=lambda done, _: bar.update(done - bar.n))
     except (ValueError, FileNotFoundError) as exc:
@@ -132,6 +139,7 @@ def fit_linear_cmd(
     data: Path = typer.Option(..., "--data", help="Folder of training photographs (every 10th held out, as in training)."),
     block: int = typer.Option(8, "--block", help="Block side b in px: b×b×3 blocks."),
     out: Path = typer.Option(..., "--out", help="Output basis file (torch.save of plain tensors)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out."),
 ) -> None:
     """Fit the block-PCA basis of the linear analog code (SoftCast-style anchor) on training photographs."""
     import dataclasses
@@ -145,6 +153,7 @@ def fit_linear_cmd(
             raise ValueError(f"--block must be in 1..32 px, got {block}")
         if not data.is_dir():
             raise FileNotFoundError(f"--data {data}: no such folder")
+        check_output_file(out, "--out", force=force)
         train, _, _ = load_training_images(data)
         basis = fit_linear_basis(train, block)
         cmd = f"bssim jscc fit-linear --data {shlex.quote(str(data))} --block {block} --out {shlex.quote(str(out))}"
@@ -162,11 +171,15 @@ def fit_linear_cmd(
 def export_cmd(
     src: Path = typer.Argument(..., help="Training checkpoint."),
     dst: Path = typer.Argument(..., help="Output (float16 weights, no optimizer state)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing DST."),
 ) -> None:
     """Export a training checkpoint for shipping (weights only, float16)."""
     from bssim.jscc.train import export_checkpoint
 
     try:
+        if not src.is_file():
+            raise FileNotFoundError(f"SRC {src}: no such checkpoint")
+        check_output_file(dst, "DST", force=force)
         p = export_checkpoint(src, dst)
     except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
@@ -192,6 +205,7 @@ def eval_cmd(
     noiseless: bool = typer.Option(True, "--noiseless/--no-noiseless", help="Rows without channel noise (ceiling)."),
     metrics: bool = typer.Option(True, "--ssim/--no-ssim", help="SSIM and MS-SSIM on the policy rows."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16."),
+    force: bool = typer.Option(False, "--force", help="Write into an existing --out folder."),
 ) -> None:
     """Policy rows (with rate), per-rate-level rows, noiseless ceiling, both PSNR conventions."""
     from bssim.jscc.evaluate import EvalSettings, evaluate
@@ -199,15 +213,15 @@ def eval_cmd(
 
     try:
         s = EvalSettings(
-            snrs_db=tuple(parse_float_list(snr, "--snr (dB)")),
+            snrs_db=tuple(parse_snr_list(snr)),
             channels=tuple(c.strip() for c in channel.split(",") if c.strip()), csi=csi, seed=seed,
             bits_per_value=bits_per_value, limit=limit, baseline=baseline, levels=levels,
             noiseless=noiseless, quality_metrics=metrics,
         )  # fmt: skip
         if limit < 0:
             raise ValueError(f"--limit must be >= 0, got {limit}")
-        if out is not None and out.exists() and not out.is_dir():
-            raise ValueError(f"--out {out} exists and is not a folder")
+        if out is not None:
+            check_output_folder(out, "--out", must_not_exist=not force)
 
         def progress(done: int, total: int) -> None:
             if not as_json:
@@ -243,7 +257,7 @@ def compare_cmd(
     from bssim.jscc.report import json_clean
 
     try:
-        snrs = parse_float_list(snr, "--snr (dB)")
+        snrs = parse_snr_list(snr)
         paths = [Path(p.strip()) for p in fixed.split(",") if p.strip()]
         if not paths:
             raise ValueError("--fixed: expected at least one checkpoint")

@@ -68,6 +68,7 @@ def measure_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list on stdout."),
     practical: bool = typer.Option(False, "--practical", help="analog: add rows of the practical separation "
                                    "baseline (codec + 5G LDPC + QAM via Sionna) at the jscc direct top level's symbols."),
+    force: bool = typer.Option(False, "--force", help="Write into an existing --out folder."),
 ) -> None:
     """Measure every option (scheme x codec x rate level [x SNR]) of every frame; write Parquet + CSV + PNGs."""
     try:
@@ -75,7 +76,7 @@ def measure_cmd(
             raise ValueError(f"--practical needs --link analog (an SNR per row); got --link {link}")
         set_compute_threads()
         out = out or Path("results") / "pipeline" / input.stem
-        check_output_folder(out, "--out")
+        check_output_folder(out, "--out", must_not_exist=not force)
         setup = _measure_setup(input, library, frames, link, snr, scales, extractor, alpha_mode, channel,
                                parse_metrics(metrics), schemes)
         cfg = CodecConfig(qualities=tuple(int(q) for q in parse_float_list(qualities, "--qualities")),
@@ -206,11 +207,12 @@ def experiments_cmd(
     checkpoint: Path = typer.Option(None, "--checkpoint", help="JSCC checkpoint (default: shipped one)."),
     docs: Path = typer.Option(None, "--docs", help="Also paste the numbers into this Markdown file between "
                               "<!-- results:begin --> and <!-- results:end -->."),
+    force: bool = typer.Option(False, "--force", help="Write into an existing --out folder (e.g. docs/figures)."),
 ) -> None:
     """Reproduce the seed's section V experiments (figures + numbers for docs/pipeline.md)."""
     try:
         set_compute_threads()
-        check_output_folder(out, "--out")
+        check_output_folder(out, "--out", must_not_exist=not force)
         from bssim.studies.seed_experiments import run_all, update_docs
 
         res = run_all(out, parse_float_list(snr, "--snr (dB)"), n_video_frames=n_video_frames, checkpoint=checkpoint)
@@ -227,11 +229,12 @@ def codecs_cmd(
     codecs: str = typer.Option(",".join(codec_claims.CODECS), "--codecs", help="Comma-separated digital codecs."),
     docs: Path = typer.Option(None, "--docs", help="Also paste the tables into this Markdown file between "
                               "<!-- codecs:begin --> and <!-- codecs:end -->."),
+    force: bool = typer.Option(False, "--force", help="Write into an existing --out folder (e.g. docs/figures/codecs)."),
 ) -> None:
     """Key information against direct per codec, at equal bits and equal quality (vtest, Megamind, Kodak)."""
     try:
         set_compute_threads()
-        check_output_folder(out, "--out")
+        check_output_folder(out, "--out", must_not_exist=not force)
         names = tuple(c.strip() for c in codecs.split(",") if c.strip())
         for name in names:
             _codec(name, CodecConfig(), "digital")
@@ -253,9 +256,11 @@ def library_build(
     fill: str = typer.Option("inpaint", "--fill", help="Video: hole filling, inpaint | median | none."),
     segment_threshold: float = typer.Option(None, "--segment-threshold",
                                             help="Video: split by ORB similarity below this (0..1), one background per segment."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out library."),
 ) -> None:
     """Build a background library from images or a video."""
     try:
+        check_output_folder(out, "--out", must_not_exist=not force)
         from bssim.pipeline import library_from_folder, library_from_video
         from bssim.files import is_video
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bssim.atomic import check_output_folder
+from bssim.atomic import check_output_folder, output_lock
 from bssim.cli._common import set_compute_threads, user_errors
 
 
@@ -86,8 +86,9 @@ def register(app: typer.Typer) -> None:
         set_: list[str] = typer.Option([], "--set", help="override a field: FIELD=VALUE (dotted path or short name), repeatable"),
         csv: bool = typer.Option(False, "--csv", help="also write the tables as CSV"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+        force: bool = typer.Option(False, "--force", help="replace an existing --out folder"),
     ) -> None:
-        """Simulate one scenario and write a results folder (Parquet, summary.csv, manifest.json)."""
+        """Simulate one scenario and write a results folder (Parquet, summary.parquet/.csv, manifest.json)."""
         from bssim.sim import run as sim_run
 
         with user_errors():
@@ -98,9 +99,11 @@ def register(app: typer.Typer) -> None:
                 sc, _ = prepare_scenario(scenario, _parse_overrides(set_), seed, epochs)
                 stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
                 out = Path("results") / f"{sc.name}-seed{sc.seed}-{stamp}"
-            check_output_folder(out, "--out", must_not_exist=True)
-            res = sim_run(scenario, seed=seed, epochs=epochs, overrides=_parse_overrides(set_),
-                          progress=not quiet, out=out, csv=csv)
+            check_output_folder(out, "--out", must_not_exist=not force)
+            with output_lock(out):  # a second run on the same --out: a clear error before any work
+                check_output_folder(out, "--out", must_not_exist=not force)
+                res = sim_run(scenario, seed=seed, epochs=epochs, overrides=_parse_overrides(set_),
+                              progress=not quiet, out=out, csv=csv, overwrite=force)
         Console().print(_vertical_table(f"results in {out}", res.summary_dict()))
 
     @app.command()
@@ -142,13 +145,14 @@ def register(app: typer.Typer) -> None:
         results: Path = typer.Argument(..., help="a results folder (bssim run) or a sweep folder (bssim sweep)"),
         out: Optional[Path] = typer.Option(None, "--out", help="figure folder (default RESULTS/figures)"),
         x: Optional[str] = typer.Option(None, "--x", help="swept column on the x axis (default: p_max_w if swept, else the first)"),
+        force: bool = typer.Option(False, "--force", help="write into an existing --out folder"),
     ) -> None:
         """Paper figures (PNG + PDF): quality, power, options served, deadline misses."""
         from bssim.plot import plot_results
 
         with user_errors():
             if out is not None:
-                check_output_folder(out, "--out")
+                check_output_folder(out, "--out", must_not_exist=not force)
             files = plot_results(results, out=out, x=x)
         for f in files:
             typer.echo(str(f))

@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from bssim.cli._common import fail, json_safe, parse_float_list, set_compute_threads
+from bssim.atomic import check_output_folder
+from bssim.cli._common import fail, json_safe, parse_snr_list, set_compute_threads
 
 semantic_app = typer.Typer(help="Task-aware (semantic) measurements: seed 002.", no_args_is_help=True)
 
@@ -43,6 +44,7 @@ def compare_cmd(
     seed: int = typer.Option(0, "--seed", help="Channel-noise seed (the same draws for every model)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for rows.csv, summary.csv, table.md and the figure."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    force: bool = typer.Option(False, "--force", help="Write into an existing --out folder."),
 ) -> None:
     """Task metrics and PSNR of JSCC models at the same rate and SNR on evaluation frames."""
     from bssim.jscc import load_model
@@ -51,7 +53,9 @@ def compare_cmd(
 
     set_compute_threads()
     try:
-        s = CompareSettings(snrs_db=tuple(parse_float_list(snr, "--snr (dB)")), n_active=n_active, channel=channel, seed=seed)
+        if out is not None:
+            check_output_folder(out, "--out", must_not_exist=not force)
+        s = CompareSettings(snrs_db=tuple(parse_snr_list(snr)), n_active=n_active, channel=channel, seed=seed)
         paths = _models(model)
         if reference not in paths:
             raise ValueError(f"--reference {reference!r}: not one of the --model names {sorted(paths)}")

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bssim.cli._common import json_safe, set_compute_threads, user_errors
-from bssim.schemes import scheme_names
+from bssim.options.table import known_schemes
 
 SOLVER_HELP = "dp (seed's DP), cpsat, mip (OR-Tools), greedy, all_direct, all_key"
 
@@ -36,7 +36,8 @@ def _csv_epoch(users: Path, opts: dict):
         raise ValueError(f"--users needs {', '.join(missing)}")
     metric = {"psnr": "psnr_db"}.get(opts["metric"], opts["metric"])
     objective = Objective(kind=opts["objective"], metric=metric)
-    inputs, user_ids = read_menu_csv(users, opts["--T-s"], metric, opts["--bandwidth-hz"])
+    inputs, user_ids = read_menu_csv(users, opts["--T-s"], metric, opts["--bandwidth-hz"],
+                                     require="direct" if objective.kind == "seed" else None)
     config = EpochConfig(p_max_w=opts["--p-max-w"], link=make_link(opts["link"]), objective=objective,
                          solver=opts["solver"] or "dp", grid=opts["grid"], quantum_w=opts["quantum"],
                          solver_options={"polish": True} if opts["polish"] and (opts["solver"] or "dp") == "dp" else {})
@@ -54,7 +55,7 @@ def _summary(res, table, p_max: float, label: str) -> dict:
                    "quality", "utility"] + list(res.menu.item_info)
     return {
         "source": label, "solver": sol.solver, "objective": float(sol.objective), "n_users": len(table),
-        **{f"n_{s}": int(counts.get(s, 0)) for s in (*scheme_names(), "none")},
+        **{f"n_{s}": int(counts.get(s, 0)) for s in (*known_schemes(), "none")},
         "p_max_w": float(p_max), "power_used_w": float(sol.power_used_w), "solve_time_s": float(sol.solve_time_s),
         "menu_items": int(res.problem.n_options), "choices": [int(c) for c in res.choice],
         "choices_detail": table[[c for c in detail_cols if c in table]].to_dict("records"),
@@ -73,10 +74,11 @@ def _print_table(table, summary: dict, metric: str, show: int) -> None:
         t.add_row(str(r.user), f"{r.gain_db:.1f}" if hasattr(r, "gain_db") else "-", str(r.scheme), str(r.codec), str(r.rate_label),
                   f"{r.power_w:.3g}", f"{cost:.1f}", f"{r.quality:.3f}", f"{r.utility:.3f}")
     console.print(t)
+    tally = ", ".join(f"{s} {summary[f'n_{s}']}" for s in known_schemes() if s in ("direct", "key") or summary[f"n_{s}"])
     console.print(
         f"solver [bold]{summary['solver']}[/]: objective {summary['objective']:.4f}, served "
-        f"{summary['n_users'] - summary['n_none']}/{summary['n_users']} (direct {summary['n_direct']}, key "
-        f"{summary['n_key']}), power {summary['power_used_w']:.4g} / {summary['p_max_w']:.4g} W, "
+        f"{summary['n_users'] - summary['n_none']}/{summary['n_users']} ({tally}), "
+        f"power {summary['power_used_w']:.4g} / {summary['p_max_w']:.4g} W, "
         f"{summary['menu_items']} menu items, solve time {summary['solve_time_s'] * 1e3:.2f} ms")
     for w in summary["info"].get("warnings", []) or []:
         console.print(f"[yellow]warning:[/] {w}")
@@ -95,9 +97,9 @@ def register(app: typer.Typer) -> None:
         p_max_w: Optional[float] = typer.Option(None, "--p-max-w", help="power budget P_max in W"),
         delay_s: Optional[float] = typer.Option(None, "--T-s", help="delay bound T in s"),
         bandwidth_hz: Optional[float] = typer.Option(None, "--bandwidth-hz", help="bandwidth B in Hz"),
-        link: str = typer.Option("shannon", "--link", help="--users: link model shannon | analog"),
-        objective: str = typer.Option("sum", "--objective", help="--users: sum | log | seed"),
-        metric: str = typer.Option("ssim", "--metric", help="--users: quality metric the 'quality' column holds"),
+        link: Optional[str] = typer.Option(None, "--link", help="--users: link model shannon (default) | analog"),
+        objective: Optional[str] = typer.Option(None, "--objective", help="--users: sum (default) | log | seed"),
+        metric: Optional[str] = typer.Option(None, "--metric", help="--users: quality metric the 'quality' column holds (default ssim)"),
         polish: Optional[bool] = typer.Option(None, "--polish/--no-polish", help="dp: spend the watts left by the grid rounding on upgrades"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object (choices_detail: per user scheme, rate level, power, quality)"),
         show: int = typer.Option(20, "--show", min=0, help="how many users to list in the table"),
@@ -111,14 +113,18 @@ def register(app: typer.Typer) -> None:
                     raise ValueError(f"{name} = {v!r}: must be a finite number {'>= 0' if name == '--p-max-w' else '> 0'}")
             set_compute_threads()
             if scenario is not None:
+                given = [n for n, v in (("--link", link), ("--objective", objective), ("--metric", metric)) if v is not None]
+                if given:
+                    raise ValueError(f"{', '.join(given)}: only with --users; a scenario sets them in its [link] and "
+                                     f"[objective] sections")
                 overrides = {k: v for k, v in {"seed": seed, "scheduler.grid": grid, "scheduler.power_quantum_w": quantum,
                              "scheduler.p_max_w": p_max_w, "scheduler.delay_bound_s": delay_s,
                              "cell.bandwidth_hz": bandwidth_hz, "scheduler.solver": solver,
                              "scheduler.polish": polish}.items() if v is not None}
                 res, table, p_max, metric_col, label = _scenario_epoch(scenario, epoch, overrides, as_json)
             else:
-                opts = {"--p-max-w": p_max_w, "--T-s": delay_s, "--bandwidth-hz": bandwidth_hz, "link": link,
-                        "objective": objective, "metric": metric, "solver": solver, "grid": grid, "quantum": quantum,
+                opts = {"--p-max-w": p_max_w, "--T-s": delay_s, "--bandwidth-hz": bandwidth_hz, "link": link or "shannon",
+                        "objective": objective or "sum", "metric": metric or "ssim", "solver": solver, "grid": grid, "quantum": quantum,
                         "polish": polish}
                 res, table, p_max, metric_col, label = _csv_epoch(users, opts)
         summary = _summary(res, table, p_max, label)

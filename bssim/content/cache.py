@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from bssim.atomic import write_text
+from bssim.atomic import check_output_folder, write_text
 
 CACHE_FORMAT = 2
 
@@ -37,12 +37,32 @@ def _entry(kind: str, key: dict[str, Any], suffix: str = ".json") -> Path:
     return cache_dir() / kind / h[:2] / f"{h}{suffix}"
 
 
-def read_json(kind: str, key: dict[str, Any]) -> Any | None:
-    """The cached value, or None when absent or unreadable."""
+def check_cache_dir() -> Path:
+    """The cache folder, checked before work whose result it will store: a clear error when
+    ``$BSSIM_CACHE`` is a file, under a file, or not writable (e.g. under /proc)."""
+    where = "BSSIM_CACHE" if "BSSIM_CACHE" in os.environ else "the cache folder (set BSSIM_CACHE to move it)"
+    return check_output_folder(cache_dir(), where)
+
+
+def read_json(kind: str, key: dict[str, Any], valid: Callable[[Any], bool] | None = None) -> Any | None:
+    """The cached value, or None when absent, unreadable or of the wrong shape (``valid``
+    returns False): a miss, recomputed and rewritten by the caller. On a miss the cache folder
+    is checked (:func:`check_cache_dir`) so that the work is not done for nothing."""
     try:
-        return json.loads(_entry(kind, key).read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+        value = json.loads(_entry(kind, key).read_text(encoding="utf-8"))
+        if valid is None or valid(value):
+            return value
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    check_cache_dir()
+    return None
+
+
+def rows_valid(value: Any, required: Iterable[str]) -> bool:
+    """A non-empty list of dicts, each with every ``required`` key (a cached measurement)."""
+    need = tuple(required)
+    return isinstance(value, list) and len(value) > 0 and all(
+        isinstance(r, dict) and all(k in r for k in need) for r in value)
 
 
 def write_json(kind: str, key: dict[str, Any], value: Any) -> None:
@@ -59,9 +79,10 @@ def _plain(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def cached_json(kind: str, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
-    """Read the value of ``key`` or compute and store it."""
-    value = read_json(kind, key)
+def cached_json(kind: str, key: dict[str, Any], compute: Callable[[], Any],
+                valid: Callable[[Any], bool] | None = None) -> Any:
+    """Read the value of ``key`` (if ``valid``) or compute and store it."""
+    value = read_json(kind, key, valid)
     if value is None:
         value = compute()
         write_json(kind, key, value)
@@ -76,8 +97,9 @@ def cached_library(key: dict[str, Any], build: Callable[[], Any]):
     if (folder / "index.json").is_file():
         try:
             return BackgroundLibrary.load(folder)
-        except (OSError, ValueError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError):  # a damaged entry: rebuilt
             pass
+    check_cache_dir()
     lib = build()
     folder.parent.mkdir(parents=True, exist_ok=True)
     if folder.exists():

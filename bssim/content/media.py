@@ -97,7 +97,13 @@ def probe_video(path: Path) -> dict:
         n = sum(1 for _ in iter_video(path))
         return {**info, "container_frames": info["frames"], "decodable_frames": n}
 
-    return cached_json("probe", {"file": file_hash(path)}, compute)
+    return cached_json("probe", {"file": file_hash(path)}, compute, valid=_probe_valid)
+
+
+def _probe_valid(value) -> bool:
+    """A cached probe has the frame counts as integers >= 0 (else it is recomputed)."""
+    return isinstance(value, dict) and all(
+        isinstance(value.get(k), int) and value[k] >= 0 for k in ("frames", "container_frames", "decodable_frames"))
 
 
 def _video_library(path: Path, entry: Media, n_frames: int, orb_features: int):

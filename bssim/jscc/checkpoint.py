@@ -88,7 +88,19 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         )
     if fmt != FORMAT:
         raise ValueError(f"{path} is not a bssim JSCC checkpoint (expected format {FORMAT!r})")
+    _check_finite(obj.get("state_dict"), path)
     return obj
+
+
+def _check_finite(state_dict: Any, path: Path) -> None:
+    """Every floating-point weight finite (a diverged training run saves NaN / inf weights)."""
+    if not isinstance(state_dict, dict):
+        raise ValueError(f"{path} is not a bssim JSCC checkpoint (no state_dict of weights)")
+    for name, t in state_dict.items():
+        if torch.is_tensor(t) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            n_bad = int((~torch.isfinite(t)).sum())
+            raise ValueError(f"JSCC checkpoint {path}: weight {name!r} has {n_bad} non-finite values (NaN or inf); "
+                             "the training diverged, this model cannot be used")
 
 
 def model_from_checkpoint(obj: dict[str, Any], device: str = "cpu") -> AdaptiveJSCC:

@@ -173,9 +173,13 @@ def choice_costs(fs: FitSet, lam: float, distortion: str = "mse") -> torch.Tenso
 
 
 def input_stats(fs: FitSet) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean m and standard deviation σ of the policy's input v = [u, snr/20] over the fit set."""
+    """Mean m and standard deviation σ of the policy's input v = [u, snr/20] over the fit set.
+    A (nearly) constant input (σ < 1e-4) is centred but not scaled (σ := 1): dividing by a
+    tiny σ made the folded first layer (W/σ) overflow float16 to inf (a dead channel of a
+    small model; caught by the non-finite check at checkpoint load)."""
     v = torch.cat([fs.pooled, snr_feature(fs.snr_db)], dim=1)
-    return v.mean(dim=0), v.std(dim=0).clamp_min(1e-6)
+    sd = v.std(dim=0)
+    return v.mean(dim=0), torch.where(sd < 1e-4, torch.ones_like(sd), sd)
 
 
 def fold_standardisation(policy: RatePolicy, m: torch.Tensor, sd: torch.Tensor) -> None:

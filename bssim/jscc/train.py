@@ -132,6 +132,9 @@ class TrainSettings:
                 raise ValueError(f"{_opt(name)} must be {rule}, got {getattr(self, name)}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device (--device) must be cpu or cuda[:n], got {self.device!r}")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device (--device) {self.device!r}: this torch has no CUDA device "
+                             f"(torch {torch.__version__}, torch.cuda.is_available() is False); use --device cpu")
         resolve_precision(self.precision, self.device)
 
     def schedule(self) -> Schedule:

@@ -106,7 +106,7 @@ def transport_block_encoder(tb_size: int, num_coded_bits: int, coderate: float, 
 
     enc = TBEncoder(int(tb_size), int(num_coded_bits), float(coderate), int(modulation_order), channel_type="PDSCH")
     if int(enc.tb_size) != int(tb_size):
-        raise ValueError(f"error: tb_size = {tb_size}: Sionna's TBEncoder gives {int(enc.tb_size)} for "
+        raise ValueError(f"tb_size = {tb_size}: Sionna's TBEncoder gives {int(enc.tb_size)} for "
                          f"{num_coded_bits} coded bits at R = {coderate:.4f}, Q = {modulation_order}")
     return enc
 

@@ -39,13 +39,13 @@ class Carrier:
 
     def __post_init__(self) -> None:
         if self.numerology not in range(5):
-            raise ValueError(f"error: numerology = {self.numerology}: must be 0..4 (TS 38.211 Table 4.2-1)")
+            raise ValueError(f"numerology = {self.numerology}: must be 0..4 (TS 38.211 Table 4.2-1)")
         if not 1 <= self.pdsch_symbols <= 14:
-            raise ValueError(f"error: pdsch_symbols = {self.pdsch_symbols}: must be 1..14 OFDM symbols per slot")
+            raise ValueError(f"pdsch_symbols = {self.pdsch_symbols}: must be 1..14 OFDM symbols per slot")
         if not 0 <= self.dmrs_per_prb < 12 * self.pdsch_symbols:
-            raise ValueError(f"error: dmrs_per_prb = {self.dmrs_per_prb}: must be >= 0 and leave data REs")
+            raise ValueError(f"dmrs_per_prb = {self.dmrs_per_prb}: must be >= 0 and leave data REs")
         if self.mcs_table not in (1, 2, 3, 4):
-            raise ValueError(f"error: mcs_table = {self.mcs_table}: must be 1..4 (TS 38.214 Tables 5.1.3.1-1..4)")
+            raise ValueError(f"mcs_table = {self.mcs_table}: must be 1..4 (TS 38.214 Tables 5.1.3.1-1..4)")
 
     @property
     def scs_hz(self) -> float:
@@ -60,9 +60,13 @@ class Carrier:
     def prbs(self, bandwidth_hz: np.ndarray) -> np.ndarray:
         """N_PRB = ⌊B/(12·Δf)⌋ per user; more than 275 PRBs is an error (one carrier)."""
         n = np.floor(np.asarray(bandwidth_hz, dtype=float) / (12 * self.scs_hz) + 1e-9).astype(np.int64)
+        if (n < 1).any():
+            b = float(np.asarray(bandwidth_hz).min())
+            raise ValueError(f"bandwidth_hz = {b:g} is 0 PRBs at numerology {self.numerology} (one PRB = 12 x "
+                             f"{self.scs_hz / 1e3:g} kHz = {12 * self.scs_hz / 1e3:g} kHz); give at least that")
         if (n > MAX_PRBS).any():
             b = float(np.asarray(bandwidth_hz).max())
-            raise ValueError(f"error: bandwidth_hz = {b:g} is {int(n.max())} PRBs at numerology {self.numerology}; "
+            raise ValueError(f"bandwidth_hz = {b:g} is {int(n.max())} PRBs at numerology {self.numerology}; "
                              f"one NR carrier has at most {MAX_PRBS} (use a larger numerology)")
         return n
 

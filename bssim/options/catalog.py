@@ -24,7 +24,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from bssim.codecs import CodecConfig, Codec, codec_entry, make_codec
-from bssim.content.cache import read_json, write_json
+from bssim.content.cache import read_json, rows_valid, write_json
 from bssim.content.media import MediaItems, check_media, load_media, resolve_path
 from bssim.files import content_id
 from bssim.jscc import semantic_checkpoint_path
@@ -126,7 +126,8 @@ def measure_media(m: MediaItems, codecs: list[Codec], spec: MeasureSpec, bar=Non
         key0, frame = content_id(image), None
         for codec in codecs:
             key = cache_key(key0, lib_fp, codec, spec)
-            item_rows = read_json("options", key)
+            item_rows = read_json("options", key, lambda v: rows_valid(v, ("scheme", "codec", "rate_level", "bits",
+                                                                          *spec.metrics)))
             if item_rows is None:
                 frame = frame or prepare_frame(image, m.library, spec.pipeline, key0)
                 item_rows = measure_codec(frame, codec, spec).rows

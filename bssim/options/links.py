@@ -101,5 +101,5 @@ LINK_MODELS: dict[str, Callable[[Any], LinkModel]] = {
 def make_link(name: str, settings: Any = None) -> LinkModel:
     """The link model registered as ``name``, configured by a scenario's ``[link]`` ``settings``."""
     if name not in LINK_MODELS:
-        raise ValueError(f"error: link model {name!r} unknown; choose one of {', '.join(LINK_MODELS)}")
+        raise ValueError(f"link model {name!r} unknown; choose one of {', '.join(LINK_MODELS)}")
     return LINK_MODELS[name](settings)

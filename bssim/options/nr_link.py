@@ -75,9 +75,9 @@ class NrLink:
 
     def __post_init__(self) -> None:
         if not 0 < self.bler_target < 1:
-            raise ValueError(f"error: bler_target = {self.bler_target}: must be in (0, 1)")
+            raise ValueError(f"bler_target = {self.bler_target}: must be in (0, 1)")
         if self.harq not in ("drop", "retransmit"):
-            raise ValueError(f"error: harq = {self.harq!r}: must be 'drop' or 'retransmit'")
+            raise ValueError(f"harq = {self.harq!r}: must be 'drop' or 'retransmit'")
 
     @classmethod
     def from_settings(cls, settings) -> "NrLink":

@@ -41,6 +41,13 @@ Design notes
   resolution relative to the largest quality). The optimum of that model is an integer, so
   ``info["int_objective"]`` is compared exactly (tests do). The float ``grid_objective`` of
   the two answers may differ only by the rounding of qualities, at most N / (2 s) in total.
+* Cost bounded by the instance size (issue 19): where the power spread makes the grid long
+  (C = P_max / Δ in the tens of millions of steps), the DP runs sparse -- F_n kept as its
+  breakpoints, pruned by the Lagrangian bound, at most a fixed number of states per user
+  (:mod:`bssim.sched.pareto`) -- and the core is capped at ``MAX_CORE_USERS``; ``info``
+  reports ``dp_kind``, ``dp_cells`` (work) and ``dp_stored_cells`` (memory), bounded by
+  :func:`bssim.sched.dp.dp_cell_bounds` (N, K). Exact unless a cap binds (then ``status``
+  FEASIBLE with ``int_upper_bound``).
 * Never worse than greedy: the DP's answer is replaced by greedy's (plain or hull) when
   that is better in watts (``info["fallback"]``): rounding up can cost a user that greedy,
   on continuous watts, still fits. The returned objective is then not guaranteed monotone
@@ -61,7 +68,7 @@ import inspect
 from .baselines import all_direct, all_key, greedy, upgrade_pass
 from .bounds import inflated_problem, lagrangian_upper_bound, reduced_budget
 from .dp import solve_dp
-from .instances import random_menu_problem, random_problem
+from .instances import hetero_menu_problem, random_menu_problem, random_problem
 from .ortools_ref import solve_cpsat, solve_mip
 from .problem import (
     UNAVAILABLE,
@@ -99,7 +106,8 @@ def solve(
       pass), ``fallback`` (default True: return greedy's choice if it is better,
       ``info["fallback"] = "greedy"``; ``info["grid_objective"]`` and
       ``info["int_objective"]`` keep the pure DP's), ``max_table_bytes`` (back-tracking table
-      cap before checkpointing, default 128 MiB), ``bound`` (default True: add the Lagrangian
+      cap before checkpointing, default 128 MiB), ``max_dp_steps`` (longest grid the dense DP
+      takes; longer ones run sparse), ``bound`` (default True: add the Lagrangian
       upper bound ``info["upper_bound"]`` and the certified gap ``info["gap_bound"]``),
       ``mip_reference`` (default False: also solve the MIP and add
       ``info["mip_objective"]``, ``info["gap"]`` = (MIP - DP) / MIP, ``info["mip_status"]``),
@@ -177,6 +185,7 @@ __all__ = [
     "max_served",
     "reduced_budget",
     "random_problem",
+    "hetero_menu_problem",
     "random_menu_problem",
     "Quantum",
     "quantize",

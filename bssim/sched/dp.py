@@ -42,6 +42,16 @@ Speed and memory (all exact, nothing approximated):
 * only a window of p is computed at stage n: F_n is constant for p >= S_n (S_n = sum of the
   users' largest costs so far), and back-tracking from C only reads p >= C - R_n (R_n = sum
   of the largest costs of the users still to come).
+* bounded by the instance size, not the power spread (issue 19): the dense DP below runs
+  only when its capacity is at most ``DENSE_MAX_CAPACITY`` (and ``max_dp_steps``) and its
+  window at most ``DENSE_MAX_CELLS`` cells; otherwise the same recursion runs sparse
+  (:mod:`bssim.sched.pareto`: F_n kept as its breakpoints, pruned by the Lagrangian bound,
+  at most ``state_cap`` states per user; exact unless that cap drops a state, then
+  ``status`` FEASIBLE with ``int_upper_bound``). More than ``MAX_CORE_USERS`` core users:
+  the DP takes the ``MAX_CORE_USERS`` most open ones, the rest held at the reduction's best
+  feasible solution (FEASIBLE, ``int_upper_bound`` = the Lagrangian bound). Work and memory
+  in cells are reported (``dp_cells``, ``dp_stored_cells``, ``subcore_*``) and bounded by
+  :func:`dp_cell_bounds` (N, K).
 * back-tracking table: one int8 per window cell (0 = not served, j + 1 = j-th kept option).
   When the table would exceed ``max_table_bytes`` the users are split into blocks, F is
   snapshot at each block start during the forward pass, and each block's table is
@@ -62,6 +72,7 @@ import numpy as np
 from .baselines import greedy, upgrade_pass
 from .problem import Problem, Solution, evaluate, integer_qualities
 from .problem import quality_scale as _quality_scale
+from .pareto import MIN_STATES, STATE_BUDGET, solve_sparse, state_cap
 from .quantum import DEFAULT_MAX_CAPACITY, quantize
 
 #: Default cap on the back-tracking table (bytes) before checkpointing kicks in.
@@ -70,11 +81,18 @@ DEFAULT_MAX_TABLE_BYTES = 128 * 2**20
 #: Most options per user the int8 back-tracking codes can hold.
 MAX_OPTIONS = 126
 
-#: Default cap on the DP's working capacity (steps after the reduction); ~13-25 bytes each.
+#: Default cap on the dense DP's working capacity (steps after the reduction); above it
+#: (or above DENSE_MAX_CAPACITY / DENSE_MAX_CELLS) the sparse DP runs (:mod:`bssim.sched.pareto`).
 DEFAULT_MAX_DP_STEPS = 2**25
+#: The dense DP's limits: capacity (its rows are ~16 bytes a step) and window cells.
+DENSE_MAX_CAPACITY = 2**21
+DENSE_MAX_CELLS = 2**24
 
 #: Users in the sub-core DP that improves the reduction's lower bound (:func:`_improve_lb`).
 SUBCORE_USERS = 32
+#: Most core users the final DP takes; beyond, the others are held at the reduction's best
+#: feasible solution (:func:`_capped_core`).
+MAX_CORE_USERS = 2048
 
 
 # ---------------------------------------------------------------- exact reduction
@@ -198,35 +216,37 @@ def _reduce(costs: np.ndarray, qint: np.ndarray, avail: np.ndarray, capacity: in
         # regret: how much the bound drops if user n makes its second-best choice (0 = none)
         top2 = -np.partition(-np.concatenate([np.zeros((len(b), 1)), red], axis=1), 1, axis=1)[:, :2]
         regret = np.where(core, top2[:, 0] - top2[:, 1], np.inf)
-        cur, cur_c, lb = _improve_lb(costs, qint, keep, ~none_ok, lagr, (cur, cur_c, lb), capacity, regret)
+        (cur, cur_c, lb), sinfo = _improve_lb(costs, qint, keep, ~none_ok, lagr, (cur, cur_c, lb), capacity, regret)
+        info.update(subcore_cells=sinfo.get("dp_cells", 0), subcore_stored_cells=sinfo.get("dp_stored_cells", 0))
+        info["regret"] = regret  # popped by _solve_integer (order of the capped core)
     info["lb_choice"] = cur  # popped by _solve_integer: the best feasible solution found
     return _fix(costs, avail, keep, none_ok, capacity, info)
 
 
-def _improve_lb(costs, qint, keep, must, base, cur, capacity: int, regret: np.ndarray):
-    """A better feasible solution: the DP on the ``SUBCORE_USERS`` users of smallest regret
-    (those whose choice the Lagrangian leaves open; their options limited to ``keep``), all
-    others kept at ``base`` (the feasible Lagrangian choice). ``cur`` = (choice, chosen
-    costs, value); returns the better of the two in that form."""
+def _improve_lb(costs, qint, keep, must, base, cur, capacity: int, regret: np.ndarray,
+                size: int = SUBCORE_USERS):
+    """A better feasible solution: the DP on the ``size`` users of smallest regret (those
+    whose choice the Lagrangian leaves open; their options limited to ``keep``), all others
+    kept at ``base`` (a feasible choice). ``cur`` = (choice, chosen costs, value); returns
+    the better of the two in that form, and the DP's info."""
     n = costs.shape[0]
     rows = np.arange(n)
-    sub = np.argsort(regret, kind="stable")[:SUBCORE_USERS]
+    sub = np.argsort(regret, kind="stable")[:size]
     rest = np.ones(n, dtype=bool)
     rest[sub] = False
     served = rest & (base >= 0)
     cap = capacity - int(costs[rows[served], base[served]].sum())
     rest_q = int(qint[rows[served], base[served]].sum())
-    try:
-        value, active, picks, _ = _dp_users(costs[sub], qint[sub], keep[sub], must[sub], cap,
-                                            DEFAULT_MAX_TABLE_BYTES, DEFAULT_MAX_DP_STEPS)
-    except _TooLarge:
-        return cur
+    if cap < 0:
+        return cur, {}
+    value, active, picks, dinfo = _dp_users(costs[sub], qint[sub], keep[sub], must[sub], cap,
+                                            DEFAULT_MAX_TABLE_BYTES, DEFAULT_MAX_DP_STEPS, cur[2] - rest_q + 1)
     if rest_q + value <= cur[2]:
-        return cur
+        return cur, dinfo
     new = np.where(rest, base, -1)
     new[sub[active]] = picks
     new_c = np.where(new >= 0, costs[rows, np.maximum(new, 0)], 0)
-    return new, new_c, rest_q + value
+    return (new, new_c, rest_q + value), dinfo
 
 
 def _fix(costs, avail, keep, none_ok, capacity: int, info: dict):
@@ -246,16 +266,17 @@ def _fix(costs, avail, keep, none_ok, capacity: int, info: dict):
     return keep, fixed, (fixed == -2) & ~none_ok, cap, info
 
 
-class _TooLarge(Exception):
-    """The DP's working capacity exceeds ``max_dp_steps``."""
-
-
-def _dp_users(costs, qint, avail, must, capacity: int, max_table_bytes: int, max_dp_steps: int):
+def _dp_users(costs, qint, avail, must, capacity: int, max_table_bytes: int, max_dp_steps: int,
+              target: float = 0.0):
     """The DP over these users (rows), options ``avail``. A ``must`` user (one that every
     optimal solution serves) has its cheapest cost taken from the capacity up front and its
     costs lowered by it: same optimum (not serving it stays feasible, and is never better),
-    a much smaller capacity. Returns (optimum, active rows, their picks, info); raises
-    :class:`_TooLarge` if the DP would need more than ``max_dp_steps`` steps."""
+    a much smaller capacity. The dense DP (:func:`_run_dp`) when its capacity is at most
+    ``max_dp_steps`` and :data:`DENSE_MAX_CAPACITY` and its window at most
+    :data:`DENSE_MAX_CELLS` cells, else the sparse DP (:func:`_run_sparse`; ``target``: a
+    value some solution of these users reaches, or one below which no answer is wanted).
+    Returns (value, active rows, their picks, info); ``info["dp_exact"]`` False when the
+    sparse DP's state cap dropped states (then ``info["dp_int_bound"]`` bounds the optimum)."""
     big = np.iinfo(np.int64).max
     shift = np.where(must & avail.any(axis=1), np.where(avail, costs, big).min(axis=1), 0)
     cap = capacity - int(shift.sum())
@@ -264,13 +285,36 @@ def _dp_users(costs, qint, avail, must, capacity: int, max_table_bytes: int, max
     costs = costs - shift[:, None]
     active, opts = _user_options(costs, qint, avail & (costs <= cap))
     if not opts:
-        return 0, active, [], {"dp_capacity": cap}
+        return 0, active, [], {"dp_capacity": cap, "dp_kind": "none", "dp_cells": 0, "dp_stored_cells": 0,
+                               "dp_exact": True}
     cap = min(cap, sum(max(o[0] for o in ol) for ol in opts))  # exact: no choice uses more
-    if cap > max_dp_steps:
-        raise _TooLarge(cap)
-    value, picks, info = _run_dp(opts, cap, max_table_bytes)
+    lo, hi = _windows(opts, cap)
+    window = int((hi - lo + 1).sum())
+    if cap <= min(max_dp_steps, DENSE_MAX_CAPACITY) and window <= DENSE_MAX_CELLS:
+        value, picks, info = _run_dp(opts, cap, max_table_bytes)
+        n_opts = sum(len(ol) for ol in opts)
+        info.update(dp_kind="dense", dp_cells=window * n_opts // len(opts) + window, dp_exact=True,
+                    dp_stored_cells=min(window, info["table_bytes"]) + 4 * (cap + 1))
+    else:
+        value, picks, info = _run_sparse(opts, cap, target)
     info["dp_capacity"] = cap
     return value, active, picks, info
+
+
+def _run_sparse(opts, capacity: int, target: float):
+    """The sparse DP (:mod:`bssim.sched.pareto`) with λ from the Lagrangian of these users."""
+    kmax = max(len(ol) for ol in opts)
+    cf = np.zeros((len(opts), kmax))
+    qn = np.full((len(opts), kmax), -np.inf)
+    for i, ol in enumerate(opts):
+        for j, (c, q, _k) in enumerate(ol):
+            cf[i, j], qn[i, j] = c, q
+    (_ub, lam, _red, best), _ = _lagrange(cf, qn, capacity, 60)
+    rest = np.concatenate([np.cumsum(np.maximum(best, 0.0)[::-1])[::-1], [0.0]])
+    res = solve_sparse(opts, capacity, lam, rest, target, state_cap(len(opts)))
+    info = {"dp_kind": "sparse", "dp_cells": res.cells, "dp_stored_cells": res.stored,
+            "dp_peak_states": res.peak_states, "dp_exact": res.exact, "dp_int_bound": res.bound}
+    return res.value, res.picks, info
 
 
 # ---------------------------------------------------------------- the DP proper
@@ -307,6 +351,19 @@ def _windows(opts: list[list[tuple[int, int, int]]], capacity: int) -> tuple[np.
     hi = s
     lo = np.minimum(np.maximum(0, capacity - r), hi)
     return lo, hi
+
+
+def dp_cell_bounds(n_users: int, n_options: int) -> tuple[int, int]:
+    """(work, memory) bounds in cells on ``info["dp_cells"] + info["subcore_cells"]`` and
+    ``info["dp_stored_cells"] + info["subcore_stored_cells"]``, whatever the powers: each of
+    the two DPs (sub-core and final) is dense only within DENSE_MAX_CELLS window cells and
+    DENSE_MAX_CAPACITY steps (work <= cells·(K + 1), memory <= cells + 4 rows), else sparse
+    with at most state_cap(u) states for each of its u <= N users (:mod:`bssim.sched.pareto`)."""
+    k1 = n_options + 1
+    sparse = max(STATE_BUDGET, MIN_STATES * max(n_users, 1))
+    work = max(DENSE_MAX_CELLS * k1, sparse * k1)
+    memory = max(DENSE_MAX_CELLS + 4 * (DENSE_MAX_CAPACITY + 1), sparse)
+    return 2 * work, 2 * memory
 
 
 class _Scratch:
@@ -418,9 +475,9 @@ def _solve_integer(costs: np.ndarray, qint: np.ndarray, capacity: int, reduce: b
                    max_table_bytes: int, max_dp_steps: int):
     """Optimal choice of the integer model max Σq s.t. Σc <= C (reduction, then the DP).
 
-    Returns (choice, integer optimum, info). If the DP over the core users would need more
-    than ``max_dp_steps`` steps, the reduction's best feasible solution is returned instead
-    (``info["status"] = "FEASIBLE"``, with a warning); without the reduction, a ValueError."""
+    Returns (choice, integer optimum, info). ``info["status"]`` is OPTIMAL, or FEASIBLE when
+    the core was capped (:func:`_capped_core`) or the sparse DP's state cap dropped states;
+    then ``info["int_upper_bound"]`` bounds the integer optimum."""
     n_users = costs.shape[0]
     choice = np.full(n_users, -1, dtype=np.int64)
     avail = (costs >= 0) & (qint > 0)
@@ -429,25 +486,43 @@ def _solve_integer(costs: np.ndarray, qint: np.ndarray, capacity: int, reduce: b
     cap, offset, lb_choice = capacity, 0, None
     if reduce and avail.any():
         avail, fixed, must, cap, rinfo = _reduce(costs, qint, avail, capacity)
-        lb_choice = rinfo.pop("lb_choice", None)
+        lb_choice, regret = rinfo.pop("lb_choice", None), rinfo.pop("regret", None)
         info.update(rinfo)
+        if info.get("n_core", 0) > MAX_CORE_USERS and lb_choice is not None and regret is not None:
+            return _capped_core(costs, qint, avail, must, capacity, lb_choice, np.where(fixed == -2, regret, np.inf), info)
         served = fixed >= 0
         choice[served] = fixed[served]
         offset = int(qint[served, fixed[served]].sum())
-    try:
-        value, active, picks, dinfo = _dp_users(costs, qint, avail, must, cap, max_table_bytes, max_dp_steps)
-    except _TooLarge as e:
-        msg = (f"the DP would need {e.args[0]} steps (max_dp_steps = {max_dp_steps}); use a coarser "
-               f"quantum_w or grid")
-        if lb_choice is None:
-            raise ValueError(msg + (" or reduce=True" if not reduce else "")) from None
+    target = info.get("lagrange_lb", 0) - offset if reduce else 0
+    value, active, picks, dinfo = _dp_users(costs, qint, avail, must, cap, max_table_bytes, max_dp_steps, target)
+    if not dinfo["dp_exact"]:
+        info.update(status="FEASIBLE", int_upper_bound=offset + dinfo["dp_int_bound"])
+    if lb_choice is not None and int(qint[lb_choice >= 0, lb_choice[lb_choice >= 0]].sum()) > offset + value:
+        # only when a cap dropped the optimum's states (a guard otherwise: the DP reaches the bound's LB)
         served = lb_choice >= 0
-        info.update(status="FEASIBLE", dp_skipped=True,
-                    dp_warning=msg + "; returned the reduction's best feasible grid solution instead")
+        info.update(dinfo, n_active_users=len(active), dp_replaced_by="reduction_lb")
         return lb_choice, int(qint[served, lb_choice[served]].sum()), info
     choice[active] = picks
     info.update(dinfo, n_active_users=len(active))
     return choice, offset + value, info
+
+
+def _capped_core(costs, qint, keep, must, capacity: int, lb_choice, regret, info: dict):
+    """More than :data:`MAX_CORE_USERS` core users: the DP on the ``MAX_CORE_USERS`` of
+    smallest regret, every other user held at the reduction's best feasible solution
+    ``lb_choice`` (:func:`_improve_lb`); feasible, not proven optimal: ``status`` FEASIBLE
+    and ``int_upper_bound`` = the Lagrangian bound."""
+    rows = np.arange(costs.shape[0])
+    served = lb_choice >= 0
+    cur = (lb_choice, np.where(served, costs[rows, np.maximum(lb_choice, 0)], 0),
+           int(qint[served, lb_choice[served]].sum()))
+    (choice, _c, value), dinfo = _improve_lb(costs, qint, keep, must, lb_choice, cur, capacity, regret,
+                                             MAX_CORE_USERS)
+    info.update(dinfo, status="FEASIBLE", int_upper_bound=info["lagrange_ub"], core_capped_to=MAX_CORE_USERS,
+                n_active_users=MAX_CORE_USERS)
+    info.setdefault("dp_cells", 0)
+    info.setdefault("dp_stored_cells", 0)
+    return choice, value, info
 
 
 # ---------------------------------------------------------------- entry point
@@ -492,8 +567,6 @@ def solve_dp(
         raise RuntimeError(f"DP solution uses {steps} > {qz.capacity} steps")
     objective, power = evaluate(problem, choice)
     info.update(qz.info())
-    if "dp_warning" in info:
-        info["warnings"].append(info.pop("dp_warning"))
     info.update(quality_scale=scale, int_objective=int_obj, steps_used=steps,
                 grid_objective=objective, polish=bool(polish), fallback=None)
     if polish:

@@ -116,3 +116,51 @@ def random_menu_problem(
     cheapest = cheapest[np.isfinite(cheapest)]
     p_max = float(cheapest[: int(round(served_fraction * n_users))].sum())
     return Problem(power, quality, p_max, names, {"all_direct": top_dir, "all_key": top_key})
+
+
+def hetero_menu_problem(
+    n_users: int,
+    n_options: int,
+    seed: int,
+    *,
+    gain_low: float = 1e-12,
+    gain_high: float = 1e-9,
+    noise_w: float = 1e-13,
+    bandwidth_hz: float = 1e6,
+    delay_s: float = 0.1,
+    p_max_w: float = 50.0,
+) -> Problem:
+    """Heterogeneous gains (issue 19): gains log-uniform in [``gain_low``, ``gain_high``] (powers
+    spread over decades), the same quality ladder for every user: ``direct`` with K/2 rate
+    levels, bits 200 k..1 M, quality 0.50..0.82, and ``key`` with K/2 levels, bits 50 k..250 k,
+    quality 0.55..0.87 (linear ladders), loss 0. Power by Shannon inversion P = N·(2^(d/(B·T)) - 1)/G.
+    The CSV form (``bssim solve --users``) is :func:`hetero_menu_rows`."""
+    if n_users < 0 or n_options < 2 or n_options % 2:
+        raise ValueError(f"need n_users >= 0 and an even n_options >= 2; got {n_users}, {n_options}")
+    rng = np.random.default_rng(seed)
+    gain = np.exp(rng.uniform(np.log(gain_low), np.log(gain_high), n_users))
+    bits, quality, names = _hetero_ladder(n_options // 2)
+    se = bits / (bandwidth_hz * delay_s)
+    power = noise_w * np.expm1(se * np.log(2.0))[None, :] / gain[:, None]
+    q = np.broadcast_to(quality, power.shape)
+    return Problem(power, q, p_max_w, names)
+
+
+def _hetero_ladder(levels: int) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """(bits, quality, option names) of :func:`hetero_menu_problem`'s ladder, direct then key."""
+    bits = np.concatenate([np.linspace(200e3, 1e6, levels), np.linspace(50e3, 250e3, levels)])
+    quality = np.concatenate([np.linspace(0.50, 0.82, levels), np.linspace(0.55, 0.87, levels)])
+    names = tuple([f"direct/r{i}" for i in range(levels)] + [f"key/r{i}" for i in range(levels)])
+    return bits, quality, names
+
+
+def hetero_menu_rows(n_users: int, n_options: int, seed: int, *, gain_low: float = 1e-12,
+                     gain_high: float = 1e-9, noise_w: float = 1e-13) -> list[dict]:
+    """The long-format CSV rows (user, scheme, rate_level, bits, quality, gain, noise_w,
+    loss_w) of :func:`hetero_menu_problem` with the same seed (same gains)."""
+    rng = np.random.default_rng(seed)
+    gain = np.exp(rng.uniform(np.log(gain_low), np.log(gain_high), n_users))
+    bits, quality, names = _hetero_ladder(n_options // 2)
+    return [{"user": u, "scheme": name.split("/")[0], "rate_level": int(name.split("/r")[1]), "bits": int(b),
+             "quality": round(float(q), 4), "gain": float(g), "noise_w": noise_w, "loss_w": 0.0}
+            for u, g in enumerate(gain.tolist()) for name, b, q in zip(names, bits.tolist(), quality.tolist())]

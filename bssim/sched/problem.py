@@ -94,12 +94,12 @@ class Problem:
             raise ValueError(f"power_w[{i}, {j}] ({names[j]}) is NaN; use np.inf for an infeasible option")
         if (power < 0).any():
             i, j = _first_bad(power < 0)
-            raise ValueError(f"power_w[{i}, {j}] ({names[j]}) = {power[i, j]!r} W is negative; allowed >= 0")
+            raise ValueError(f"power_w[{i}, {j}] ({names[j]}) = {float(power[i, j])!r} W is negative; allowed >= 0")
         bad_q = ~np.isfinite(quality) | (quality <= 0)
         if bad_q.any():
             i, j = _first_bad(bad_q)
             raise ValueError(
-                f"quality[{i}, {j}] ({names[j]}) = {quality[i, j]!r}; allowed a finite value > 0"
+                f"quality[{i}, {j}] ({names[j]}) = {float(quality[i, j])!r}; allowed a finite value > 0"
             )
         try:
             p_max = float(self.p_max_w)
@@ -166,7 +166,7 @@ class Problem:
         bad = ~((a > 0) & (a < 1))  # NaN is bad too
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"alpha[{i}] (user {i}) = {a[i]!r}; allowed 0 < alpha < 1")
+            raise ValueError(f"alpha[{i}] (user {i}) = {float(a[i])!r}; allowed 0 < alpha < 1")
         power = np.stack([p0, p1], axis=1) if p0.size else np.zeros((0, 2))
         quality = np.stack([np.ones_like(a), a], axis=1) if a.size else np.zeros((0, 2))
         return cls(power_w=power, quality=quality, p_max_w=p_max_w, option_names=("direct", "key"))

@@ -92,8 +92,10 @@ def run(
     out: str | Path | None = None,
     csv: bool = False,
     source: Any = None,
+    overwrite: bool = False,
 ) -> RunResult:
-    """Simulate one scenario; returns a :class:`~bssim.results.RunResult` (written to ``out`` if given).
+    """Simulate one scenario; returns a :class:`~bssim.results.RunResult` (written to ``out`` if
+    given; an existing ``out`` is replaced only with ``overwrite``).
 
     ``scenario``: a file or a :class:`~bssim.scenario.Scenario`; ``seed`` / ``epochs``
     override the scenario's; ``overrides`` sets other fields by dotted path or short name
@@ -140,7 +142,7 @@ def run(
     extra.update(getattr(source, "provenance", {}) or {})
     result = RunResult(user_epochs, epoch_df, summary, build_manifest(sc, extra))
     if out is not None:
-        write_run(result, out, csv=csv)
+        write_run(result, out, csv=csv, overwrite=overwrite)
     return result
 
 

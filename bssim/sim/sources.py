@@ -55,7 +55,7 @@ class DeclaredSource:
         for name, values, ok, rule in checks:
             if not np.all(ok & np.isfinite(values)):
                 i = int(np.argmin(ok & np.isfinite(values)))
-                raise ValueError(f"content.{name}: user {i} drew {values[i]!r}, which is not {rule}; narrow the distribution")
+                raise ValueError(f"content.{name}: user {i} drew {float(values[i])!r}, which is not {rule}; narrow the distribution")
         return {"D_bits": d_bits, "C_bits": c_bits, "q_direct": q_direct, "q_key": alpha * q_direct}
 
     def requests(self, attrs: dict[str, np.ndarray], idx: np.ndarray, counter: np.ndarray,

@@ -41,8 +41,10 @@ from typing import Any
 
 import pandas as pd
 
+from bssim.atomic import check_output_folder, output_lock
 from bssim.results import RunResult, is_complete, load_run, write_json_atomic, write_parquet_atomic, write_csv_atomic, write_run
 from bssim.scenario import Scenario, resolve_field_path
+from bssim.sim.portable import pack, unpack
 
 
 @dataclass
@@ -80,7 +82,6 @@ def _simulate_point(scenario: Scenario, source: Any, point: dict[str, Any]) -> R
     ``source`` is a :func:`bssim.sim.portable.pack` result: the measured options travel with the
     task, so a worker never reads a cache or measures."""
     from bssim.sim import run
-    from bssim.sim.portable import unpack
 
     res = run(scenario, source=unpack(source))
     res.manifest["sweep_point"] = point
@@ -130,9 +131,6 @@ def _points(scenario, grid, dotted, cols, seeds, base_over, epochs, base_seed) -
 
 def _prepare_folder(out: Path, meta: dict) -> Path:
     """The sweep folder with ``points/`` (stale temporary folders removed) and ``sweep.json``."""
-    from bssim.atomic import check_output_folder
-
-    check_output_folder(out, "sweep --out")
     points_dir = out / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
     for stale in points_dir.glob(".tmp-*"):  # left by an interrupted run
@@ -143,7 +141,7 @@ def _prepare_folder(out: Path, meta: dict) -> Path:
 
 def _pending(points: list[dict], points_dir: Path) -> tuple[list[dict], int]:
     """Points still to compute; finished points of the same scenario are skipped, others are an error."""
-    todo, n_skipped = [], 0
+    todo, n_skipped, stale = [], 0, []
     for p in points:
         folder = points_dir / p["id"]
         if is_complete(folder):
@@ -154,9 +152,10 @@ def _pending(points: list[dict], points_dir: Path) -> tuple[list[dict], int]:
                                  "remove it or sweep into another --out")
             n_skipped += 1
         else:
-            if folder.exists():
-                shutil.rmtree(folder)
+            stale += [folder] if folder.exists() else []
             todo.append(p)
+    for folder in stale:  # only once every point is checked: a refused sweep changes nothing
+        shutil.rmtree(folder)
     return todo, n_skipped
 
 
@@ -198,19 +197,31 @@ def run_sweep(
     before the folder is touched. Returns the combined summary; see the module docstring for
     the folder layout and resuming.
     """
-    from bssim.sim import make_source, prepare_scenario, source_key
-    from bssim.sim.portable import pack
+    from bssim.sim import prepare_scenario
 
     dotted, cols = _grid_columns(grid, seeds, workers)
     base_over = dict(overrides or {})
     base, base_path = prepare_scenario(scenario, base_over, None, epochs)
     points = _points(scenario, grid, dotted, cols, seeds, base_over, epochs, base.seed)
     out = Path(out) if out is not None else Path("results") / (f"{base.name}-sweep-" + "-".join(cols))
-    points_dir = _prepare_folder(out, {
-        "scenario_file": str(scenario), "grid": {d: list(v) for d, v in zip(dotted, grid.values())},
-        "columns": cols, "seeds": seeds, "epochs": epochs, "overrides": base_over,
-    })
-    todo, n_skipped = _pending(points, points_dir)
+    check_output_folder(out, "sweep --out")
+    with output_lock(out, "sweep --out"):  # a second sweep on the same folder: a clear error before any work
+        todo, n_skipped = _pending(points, out / "points")  # refused before sweep.json is touched
+        _prepare_folder(out, {
+            "scenario_file": str(scenario), "grid": {d: list(v) for d, v in zip(dotted, grid.values())},
+            "columns": cols, "seeds": seeds, "epochs": epochs, "overrides": base_over,
+        })
+        return _run_points(out, points, todo, n_skipped, cols, workers, dask, csv, progress,
+                           combine_user_epochs, base_path)
+
+
+def _run_points(out, points, todo, n_skipped, cols, workers, dask, csv, progress, combine_user_epochs,
+                base_path) -> SweepResult:
+    """Simulate the pending points (one content source per distinct measurement setup),
+    write each as it finishes, then combine every finished point."""
+    from bssim.sim import make_source, source_key
+
+    points_dir = out / "points"
     sources: dict[str, Any] = {}
 
     def source_for(p):

@@ -11,6 +11,10 @@ Two layouts, recognised by their columns:
   D_bits, C_bits, alpha``: direct (D_n bits, quality 1) and key (C_n bits, quality α_n, any
   α_n > 0), optional ``key_available`` (False: no key option).
 
+Long-layout qualities must lie in the metric's range (:func:`bssim.metrics.metric_range`:
+SSIM in [-1, 1], MS-SSIM and task metrics in [0, 1], PSNR in [0, 100] dB); schemes must be
+known (:func:`bssim.options.table.known_schemes`).
+
 Every value is checked; an error names the file, the column, the line and the rule.
 """
 
@@ -22,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from bssim.epoch import EpochInput
+from bssim.metrics import metric_range
 from bssim.options.links import Channels
-from bssim.options.table import DECLARED_CODEC, OptionTable
+from bssim.options.table import DECLARED_CODEC, OptionTable, known_schemes
 
 SEED_COLUMNS = ("noise_w", "gain", "loss_w", "D_bits", "C_bits", "alpha")
 LONG_COLUMNS = ("user", "scheme", "rate_level", "gain", "noise_w", "loss_w")
@@ -33,17 +38,27 @@ RULES = {
     "bandwidth_hz": (lambda v: v > 0, "> 0"), "bits": (lambda v: v >= 0, ">= 0"), "symbols": (lambda v: v >= 0, ">= 0"),
     "D_bits": (lambda v: v >= 0, ">= 0"), "C_bits": (lambda v: v >= 0, ">= 0"), "alpha": (lambda v: v > 0, "> 0"),
     "items": (lambda v: (v >= 1) & (v == np.round(v)), "an integer >= 1"), "rate_level": (lambda v: v == np.round(v), "an integer"),
-    "snr_db": (lambda v: np.isfinite(v), "finite"), **{q: (lambda v: np.isfinite(v), "finite") for q in QUALITY_COLUMNS},
+    "snr_db": (lambda v: np.isfinite(v), ""), **{q: (lambda v: np.isfinite(v), "") for q in QUALITY_COLUMNS},
 }
+
+
+def _plain(value) -> str:
+    """A cell value as the user wrote it (no numpy reprs such as np.float64(nan))."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: users file not found")
     try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        df = pd.read_csv(path, encoding="utf-8-sig")  # a UTF-8 byte-order mark is accepted
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); save the CSV as UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise ValueError(f"{path}: not a readable CSV: {err}") from None
+    if df.empty:
+        raise ValueError(f"{path}: has a header but no rows; a menu needs one row per user and option")
+    return df
 
 
 def _numeric(df: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -57,7 +72,8 @@ def _numeric(df: pd.DataFrame, path: Path) -> pd.DataFrame:
             ok = np.isfinite(values) & ok_fn(values)
         if not np.all(ok):
             i = int(np.argmin(ok))
-            raise ValueError(f"{path}: column '{col}' line {i + 2} = {df[col].iloc[i]!r}: must be a finite number {rule}")
+            raise ValueError(f"{path}: column '{col}' line {i + 2} = {_plain(df[col].iloc[i])}: must be a finite "
+                             f"number{' ' + rule if rule else ''}")
         df[col] = values
     return df
 
@@ -88,11 +104,42 @@ def _channels(df: pd.DataFrame, path: Path, bandwidth_hz: float | None, delay_s:
     return ch, first.index.to_numpy(), items
 
 
-def read_menu_csv(path: str | Path, delay_s: float, metric: str, bandwidth_hz: float | None = None) -> tuple[EpochInput, np.ndarray]:
-    """(epoch input, user ids) from a long or seed-layout CSV (module docstring)."""
+def _check_quality_range(df: pd.DataFrame, qcol: str, metric: str, path: Path) -> None:
+    """Every quality within the metric's range (:func:`bssim.metrics.metric_range`)."""
+    lo, hi = metric_range(metric)
+    values = df[qcol].to_numpy(float)
+    bad = (values < lo) | (values > hi)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{path}: column '{qcol}' line {i + 2} = {values[i]:g}: the metric {metric!r} lies in "
+                         f"[{lo:g}, {hi:g}]")
+
+
+def _check_schemes(df: pd.DataFrame, path: Path, require: str | None) -> None:
+    """Scheme names known (:func:`bssim.options.table.known_schemes`); with ``require``, every
+    user has a row of that scheme."""
+    known = known_schemes()
+    bad = ~df["scheme"].astype(str).isin(known)
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise ValueError(f"{path}: column 'scheme' line {i + 2} = {_plain(df['scheme'].iloc[i])}: not a known scheme; "
+                         f"known: {', '.join(known)}")
+    if require is not None:
+        has = df.groupby("user", sort=False)["scheme"].agg(lambda s: require in set(s.astype(str)))
+        if not has.all():
+            user = has.index[int(np.argmax(~has.to_numpy()))]
+            raise ValueError(f"{path}: user {_plain(user)} has no '{require}' row, which this objective needs "
+                             f"(--objective seed divides by the quality of the user's top direct level)")
+
+
+def read_menu_csv(path: str | Path, delay_s: float, metric: str, bandwidth_hz: float | None = None,
+                  require: str | None = None) -> tuple[EpochInput, np.ndarray]:
+    """(epoch input, user ids) from a long or seed-layout CSV (module docstring). ``require``:
+    a scheme every user must offer (``"direct"`` for the seed objective)."""
     path = Path(path)
     df = _read(path)
-    if all(c in df for c in SEED_COLUMNS) and "scheme" not in df:
+    seed_layout = all(c in df for c in SEED_COLUMNS) and "scheme" not in df
+    if seed_layout:  # qualities relative to direct = 1 (any α > 0): not in a metric's range
         df = _seed_to_long(_numeric(df, path))
     missing = [c for c in LONG_COLUMNS if c not in df]
     if missing:
@@ -104,11 +151,15 @@ def read_menu_csv(path: str | Path, delay_s: float, metric: str, bandwidth_hz: f
     if qcol is None:
         raise ValueError(f"{path}: no quality column: give 'quality' or '{metric}'")
     df = _numeric(df, path)
+    if not seed_layout:
+        _check_quality_range(df, qcol, metric, path)
+    _check_schemes(df, path, require)
     df = df if "codec" in df else df.assign(codec=DECLARED_CODEC)
     key = ["user", "scheme", "codec", "rate_level"] + (["snr_db"] if "snr_db" in df else [])
     dup = df.duplicated(key)
     if dup.any():
-        raise ValueError(f"{path}: line {int(np.argmax(dup)) + 2} repeats the option {tuple(df.loc[dup.idxmax(), key])} of its user")
+        raise ValueError(f"{path}: line {int(np.argmax(dup)) + 2} repeats the option "
+                         f"({', '.join(_plain(v) for v in df.loc[dup.idxmax(), key])}) of its user")
     channels, users, items = _channels(df, path, bandwidth_hz, delay_s)
     rows = df.assign(item=df["user"].astype(str), rate_level=df["rate_level"].astype(np.int64),
                      rate_label=df.get("rate_label", "r" + df["rate_level"].astype(np.int64).astype(str)),

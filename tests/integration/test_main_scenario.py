@@ -42,10 +42,11 @@ def test_the_menu_has_schemes_codecs_and_rate_levels_and_the_key_path_only_where
     sc, source = main
     t = source.catalog.table
     assert set(t.scheme) == {"direct", "key"} and set(t.codec) == {"avif", "jscc_digital"}
-    per_item = len(sc.content.scales) * len(sc.content.channel_levels)
     available = np.isfinite(t.bits)
     for scheme in ("direct", "key"):
         for codec in ("avif", "jscc_digital"):
+            settings = sc.content.qualities if codec == "avif" else sc.content.channel_levels  # each codec's ladder
+            per_item = len(sc.content.scales) * len(settings)
             cols = [k for k, (s, c) in enumerate(zip(t.scheme, t.codec)) if (s, c) == (scheme, codec)]
             assert len({t.rate_label[k] for k in cols}) == len(cols)  # one column per label
             assert available[:, cols].sum(axis=1).max() <= per_item

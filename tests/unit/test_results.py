@@ -177,6 +177,6 @@ def test_cli_run_sweep_plot(tiny, tmp_path):
         assert files and all(f.is_file() and f.stat().st_size > 1000 for f in files)
         assert {f.suffix for f in files} == {".png", ".pdf"}
     figs = {f.stem for f in (tmp_path / "sw" / "figures").iterdir()}
-    assert figs == {"objective", "quality", "power", "served", "options", "dp_gain"}
+    assert figs == {"objective", "quality", "power", "served", "options", "dp_gain", "scheme_codec_shares"}
     r = runner.invoke(app, ["plot", str(tmp_path / "missing")])
     assert r.exit_code == 2 and "not found" in r.output

@@ -321,17 +321,15 @@ def test_menu_solvers_agree(k):
     assert hull.objective >= 0.995 * mip.objective
 
 
-def test_dp_step_cap_returns_the_reductions_feasible_solution():
+def test_dp_step_cap_switches_to_the_sparse_dp_with_the_same_optimum():
     pb = random_menu_problem(300, 10, 2)
     full = solve(pb, "dp", fallback=False)
     capped = solve(pb, "dp", fallback=False, max_dp_steps=1)
+    plain = solve(pb, "dp", fallback=False, reduce=False, max_dp_steps=1)
+    assert capped.info["int_objective"] == full.info["int_objective"] == plain.info["int_objective"]
     if full.info.get("n_core", 0) and full.info.get("dp_capacity", 0) > 1:
-        assert capped.info["status"] == "FEASIBLE" and capped.info["dp_skipped"]
-        assert any("max_dp_steps" in w for w in capped.info["warnings"])
-        assert capped.info["int_objective"] <= full.info["int_objective"]
-        assert capped.power_used_w <= pb.p_max_w
-    with pytest.raises(ValueError, match="max_dp_steps"):
-        solve(pb, "dp", reduce=False, max_dp_steps=1)
+        assert capped.info["dp_kind"] == "sparse" and capped.info["status"] == "OPTIMAL"
+    assert plain.info["dp_kind"] == "sparse" and plain.power_used_w <= pb.p_max_w
 
 
 # ---------------------------------------------------------------- policies
