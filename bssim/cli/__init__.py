@@ -6,6 +6,7 @@ Each command group lives in its own module and is registered here:
 - ``bssim jscc train|eval``            :mod:`bssim.cli.jscc`
 - ``bssim pipeline ...``, ``bssim library ...``  :mod:`bssim.cli.pipeline`
 - ``bssim semantic compare``           :mod:`bssim.cli.semantic`
+- ``bssim seeds ...``                   :mod:`bssim.cli.seeds`
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _root(
     """Base-station scheduling simulator for semantic-aware image and video transmission."""
 
 
-for _name in ("solve", "jscc", "pipeline", "run", "semantic"):
+for _name in ("solve", "jscc", "pipeline", "run", "semantic", "seeds"):
     if importlib.util.find_spec(f"bssim.cli.{_name}") is not None:
         _register(_name)
 
