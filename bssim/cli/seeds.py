@@ -79,21 +79,48 @@ def seb_claim_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Seed 001's claim: Seb + codec against the same codec alone at equal bits (Kodak, video evaluation frames)."""
-    from bssim.codecs import codec_entry
     from bssim.studies.seed_claims import render_seb, seb_claim
 
     set_compute_threads()
-    try:
-        names = tuple(c.strip() for c in codec.split(",") if c.strip())
-        for n in names:
-            if codec_entry(n).kind != "digital":
-                raise ValueError(f"--codecs {n}: seb-claim compares bits; give digital codecs")
-        if kodak < 1:
-            raise ValueError(f"--kodak {kodak}: give at least 1")
-    except ValueError as exc:
-        fail(exc)
+    names = _digital(codec)
+    if kodak < 1:
+        fail(ValueError(f"--kodak {kodak}: give at least 1"))
     res = seb_claim(names, kodak, out)
     typer.echo(json.dumps(json_safe(res), indent=1) if as_json else render_seb(res))
+
+
+@seeds_app.command("generative-claim")
+def generative_claim_cmd(
+    codec: str = typer.Option("avif", "--codecs", help="Comma-separated digital codecs."),
+    kodak: int = typer.Option(4, "--kodak", help="Kodak images measured (the first N)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for rows, pairs and summary (Parquet + CSV)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Seed 003's claim: generative against direct and key at equal bits (PSNR, SSIM, PSNR in people, person F1)."""
+    from bssim.studies.seed_claims import generative_claim, render_generative
+
+    set_compute_threads()
+    names = _digital(codec)
+    if kodak < 1:
+        fail(ValueError(f"--kodak {kodak}: give at least 1"))
+    res = generative_claim(names, kodak, out)
+    typer.echo(json.dumps(json_safe(res), indent=1) if as_json else render_generative(res))
+
+
+def _digital(text: str) -> tuple[str, ...]:
+    """``--codecs`` as registered digital codec names (an error line otherwise)."""
+    from bssim.codecs import codec_entry
+
+    try:
+        names = tuple(c.strip() for c in text.split(",") if c.strip())
+        if not names:
+            raise ValueError(f"--codecs {text!r}: give at least one codec")
+        for n in names:
+            if codec_entry(n).kind != "digital":
+                raise ValueError(f"--codecs {n}: the claims compare bits; give digital codecs")
+    except ValueError as exc:
+        fail(exc)
+    return names
 
 
 def register(app: typer.Typer) -> None:
