@@ -81,12 +81,7 @@ def seb_claim_cmd(
     """Seed 001's claim: Seb + codec against the same codec alone at equal bits (Kodak, video evaluation frames)."""
     from bssim.studies.seed_claims import render_seb, seb_claim
 
-    set_compute_threads()
-    names = _digital(codec)
-    if kodak < 1:
-        fail(ValueError(f"--kodak {kodak}: give at least 1"))
-    res = seb_claim(names, kodak, out)
-    typer.echo(json.dumps(json_safe(res), indent=1) if as_json else render_seb(res))
+    _claim(seb_claim, render_seb, codec, kodak, out, as_json)
 
 
 @seeds_app.command("generative-claim")
@@ -99,12 +94,17 @@ def generative_claim_cmd(
     """Seed 003's claim: generative against direct and key at equal bits (PSNR, SSIM, PSNR in people, person F1)."""
     from bssim.studies.seed_claims import generative_claim, render_generative
 
+    _claim(generative_claim, render_generative, codec, kodak, out, as_json)
+
+
+def _claim(study, render, codec: str, kodak: int, out: Path | None, as_json: bool) -> None:
+    """Check the options, run ``study(codecs, kodak, out)``, print its table (or JSON)."""
     set_compute_threads()
     names = _digital(codec)
     if kodak < 1:
         fail(ValueError(f"--kodak {kodak}: give at least 1"))
-    res = generative_claim(names, kodak, out)
-    typer.echo(json.dumps(json_safe(res), indent=1) if as_json else render_generative(res))
+    res = study(names, kodak, out)
+    typer.echo(json.dumps(json_safe(res), indent=1) if as_json else render(res))
 
 
 def _digital(text: str) -> tuple[str, ...]:

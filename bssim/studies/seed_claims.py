@@ -85,18 +85,24 @@ def seb_summary(p: pd.DataFrame) -> pd.DataFrame:
     return s.reset_index()
 
 
+def write_claim(out: str | Path | None, prefix: str, rows: pd.DataFrame, pairs: pd.DataFrame,
+                summary: pd.DataFrame) -> dict:
+    """With ``out``: ``{prefix}_rows``, ``_pairs`` and ``_summary`` as Parquet + CSV; the summary's records."""
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, table in (("rows", rows.drop(columns=["background"], errors="ignore")), ("pairs", pairs),
+                            ("summary", summary)):
+            write_table(table, out / f"{prefix}_{name}")
+    return {"summary": summary.to_dict("records")}
+
+
 def seb_claim(codecs, kodak: int, out: str | Path | None = None) -> dict:
     """Measure, compare and (with ``out``) write ``seb_rows``, ``seb_pairs``, ``seb_summary``."""
     rows = seb_rows(codecs, kodak)
     p = seb_pairs(rows)
     s = seb_summary(p)
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_table(rows.drop(columns=["background"], errors="ignore"), out / "seb_rows")
-        write_table(p, out / "seb_pairs")
-        write_table(s, out / "seb_summary")
-    return {"summary": s.to_dict("records")}
+    return write_claim(out, "seb", rows, p, s)
 
 
 def render_seb(res: dict) -> str:
@@ -167,13 +173,7 @@ def generative_claim(codecs, kodak: int, out: str | Path | None = None) -> dict:
     rows = generative_rows(codecs, kodak)
     p = equal_bits(rows, "generative", ("direct", "key"))
     s = generative_summary(p)
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_table(rows.drop(columns=["background"], errors="ignore"), out / "generative_rows")
-        write_table(p, out / "generative_pairs")
-        write_table(s, out / "generative_summary")
-    return {"summary": s.to_dict("records")}
+    return write_claim(out, "generative", rows, p, s)
 
 
 def render_generative(res: dict) -> str:
