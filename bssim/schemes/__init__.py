@@ -10,7 +10,7 @@ file and one name in the import line.
 * ``generative``: seed 003's key regions through the codec, the rest as a regenerated thumbnail.
 """
 
-from bssim.schemes import direct, generative, key, seb  # noqa: F401  (the registry)
+from bssim.schemes import direct, key, seb, generative  # noqa: F401, I001  (the registry, in menu order)
 from bssim.schemes.base import SCHEMES, Frame, Scheme, SchemeEntry, SchemeOption, register_scheme, scheme_entry
 
 __all__ = ["SCHEMES", "Frame", "Scheme", "SchemeEntry", "SchemeOption", "register_scheme", "scheme_entry", "scheme_names"]
