@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 $(BIN)/bssim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,dask]"
+	$(BIN)/pip install --quiet -e ".[dev,dask,pose]"
+	$(BIN)/pip install --quiet --no-deps mediapipe==0.10.21  # extractor "pose"; see pyproject's pose extra
 	touch $(BIN)/bssim
 
 install: $(BIN)/bssim

@@ -319,7 +319,8 @@ class MeasuredContent(_Strict):
 
     source: Literal["measured"]
     media: list[Media] = Field(min_length=1, description="what users watch; a plain string is {path = ...}")
-    extractor: Literal["bgdiff", "rembg", "hybrid"] = Field("bgdiff", description="key-path foreground extractor")
+    extractor: Literal["bgdiff", "rembg", "hybrid", "pose", "pose+bgdiff"] = Field(
+        "bgdiff", description="key-path foreground extractor")
     scales: list[float] = Field([1.0, 0.75, 0.5], min_length=1, description="resolution levels s in (0, 1] (seed II.D)")
     channel_levels: Union[Literal["model"], list[int]] = Field(
         "model", description="JSCC active-channel levels: \"model\" = all the model's nested levels, or a list"

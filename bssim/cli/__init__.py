@@ -7,6 +7,7 @@ Each command group lives in its own module and is registered here:
 - ``bssim pipeline ...``, ``bssim library ...``  :mod:`bssim.cli.pipeline`
 - ``bssim semantic compare``           :mod:`bssim.cli.semantic`
 - ``bssim network calibrate|figure``   :mod:`bssim.cli.network`
+- ``bssim seeds ...``                   :mod:`bssim.cli.seeds`
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _one_line_scenario_warnings() -> None:
     warnings.showwarning = show
 
 
-for _name in ("solve", "jscc", "pipeline", "run", "semantic", "network"):
+for _name in ("solve", "jscc", "pipeline", "run", "semantic", "network", "seeds"):
     if importlib.util.find_spec(f"bssim.cli.{_name}") is not None:
         _register(_name)
 

@@ -169,6 +169,10 @@ def check_media(entries: list[Media], scenario_path: Path | None, extractor: str
             resolve_path(entry.library, scenario_path, f"{where}.library")
         if path.is_dir() and entry.segment_threshold is not None:
             raise ValueError(f"{where}.segment_threshold: only videos are split into segments; {path} is a folder")
+    if extractor.startswith("pose"):
+        from bssim.pipeline.extract import require_mediapipe
+
+        require_mediapipe()
     if extractor in ("rembg", "hybrid"):
         from bssim.pipeline.extract import rembg_model_path
 

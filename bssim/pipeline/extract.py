@@ -9,6 +9,10 @@
 - ``hybrid``: ``bgdiff`` proposes regions; rembg runs on each region's crop at full
   resolution (so a 60x150 pedestrian fills rembg's 320x320 input instead of 1/50 of it);
   the refined mask is rembg's mask inside the dilated ``bgdiff`` region.
+- ``pose``: seed 000's own person mask, MediaPipe pose (``mediapipe`` 0.10.21, the last
+  release with ``mp.solutions``; its wheel bundles the complexity-1 models, so it runs offline)
+  with segmentation, probability > 0.5; one person at most, and it misses small pedestrians.
+- ``pose+bgdiff``: ``pose``, and ``bgdiff`` where pose finds nobody.
 
 All return a boolean foreground mask (H, W).
 """
@@ -24,7 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-EXTRACTORS = ("rembg", "bgdiff", "hybrid")
+EXTRACTORS = ("rembg", "bgdiff", "hybrid", "pose", "pose+bgdiff")
+MEDIAPIPE_VERSION = "0.10.21"
 
 
 # ---- rembg -------------------------------------------------------------------------------
@@ -202,6 +207,34 @@ def hybrid_mask(
     return out
 
 
+# ---- MediaPipe pose (seed 000) -------------------------------------------------------------
+def require_mediapipe():
+    """The ``mediapipe`` module with ``solutions.pose``, or a ValueError saying how to install it."""
+    try:
+        import mediapipe as mp
+
+        mp.solutions.pose.Pose  # noqa: B018 - the API the extractor needs
+    except (ImportError, AttributeError):
+        raise ValueError(f"extractor 'pose' needs mediapipe {MEDIAPIPE_VERSION} (the last release with mp.solutions): "
+                         f"pip install --no-deps mediapipe=={MEDIAPIPE_VERSION} absl-py attrs flatbuffers "
+                         f"(make install does it)") from None
+    return mp
+
+
+@lru_cache(maxsize=1)
+def _pose():
+    mp = require_mediapipe()
+    return mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
+
+
+def pose_mask(image: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """MediaPipe pose's segmentation of its (one) person > ``threshold``; all False when it finds nobody."""
+    result = _pose().process(np.ascontiguousarray(image))
+    if result.pose_landmarks is None or result.segmentation_mask is None:
+        return np.zeros(image.shape[:2], bool)
+    return np.asarray(result.segmentation_mask) > threshold
+
+
 @dataclass(frozen=True)
 class ExtractorSettings:
     name: str = "bgdiff"
@@ -216,6 +249,8 @@ class ExtractorSettings:
     def __post_init__(self) -> None:
         if self.name not in EXTRACTORS:
             raise ValueError(f"extractor {self.name!r} unknown; choose one of {', '.join(EXTRACTORS)}")
+        if self.name.startswith("pose"):
+            require_mediapipe()
 
 
 def extract_foreground(frame: np.ndarray, background: np.ndarray | None, s: ExtractorSettings) -> np.ndarray:
@@ -223,9 +258,13 @@ def extract_foreground(frame: np.ndarray, background: np.ndarray | None, s: Extr
     bkw = dict(threshold=s.diff_threshold, open_px=s.open_px, close_px=s.close_px, min_area_px=s.min_area_px)
     if s.name == "rembg":
         return remove_small(rembg_mask(frame, s.rembg_model, s.rembg_threshold), s.min_area_px)
+    if s.name.startswith("pose"):
+        mask = remove_small(pose_mask(frame), s.min_area_px)
+        if mask.any() or s.name == "pose":
+            return mask
     if background is None:
         raise ValueError(f"extractor {s.name!r} needs the matched background B*")
-    if s.name == "bgdiff":
+    if s.name in ("bgdiff", "pose+bgdiff"):
         return bgdiff_mask(frame, background, **bkw)
     return hybrid_mask(frame, background, s.rembg_model, s.rembg_threshold, s.margin_px, **bkw)
 
