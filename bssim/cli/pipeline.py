@@ -51,13 +51,13 @@ def measure_cmd(
     link: str = typer.Option("shannon", "--link", help="shannon (real bitstreams) | analog (symbols through the channel at each --snr)."),
     codecs: str = typer.Option(None, "--codecs", help="Comma-separated codecs of the link's kind (default: avif for "
                                "shannon/nr, jscc for analog): avif, webp, jpeg2000, jscc_digital | jscc, linear."),
-    schemes: str = typer.Option("direct,key", "--schemes", help="Comma-separated schemes: direct, key."),
+    schemes: str = typer.Option("direct,key", "--schemes", help="Comma-separated schemes: direct, key, seb, generative."),
     snr: str = typer.Option("0,5,10,15,20", "--snr", help="analog: comma-separated SNRs in dB."),
     scales: str = typer.Option("1,0.75,0.5", "--scales", help="Resolution levels (seed II.D), each in (0, 1]."),
     qualities: str = typer.Option("10,30,50", "--qualities", help="Standard codecs: encoder qualities 1..100."),
     k_over_n: str = typer.Option("1/24,1/12,1/6", "--k-over-n", help="linear codec: bandwidth ratios k/n (fractions or decimals)."),
     bits_per_value: int = typer.Option(6, "--bits-per-value", help="jscc_digital: quantisation of the latents."),
-    extractor: str = typer.Option("bgdiff", "--extractor", help="rembg | bgdiff | hybrid."),
+    extractor: str = typer.Option("bgdiff", "--extractor", help="bgdiff | rembg | hybrid | pose | pose+bgdiff."),
     alpha_mode: str = typer.Option("receiver_diff", "--alpha-mode", help="receiver_diff | sent | receiver_rembg | box."),
     channel: str = typer.Option("awgn", "--channel", help="analog: awgn | rayleigh."),
     metrics: str = typer.Option("ssim,psnr", "--metrics", help="Comma-separated quality metrics: ssim, psnr, ms_ssim, "

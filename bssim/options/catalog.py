@@ -115,7 +115,8 @@ def measure_spec(scenario: Scenario) -> MeasureSpec:
 def cache_key(frame_key: str, library_fp: str | None, codec: Codec, spec: MeasureSpec) -> dict:
     """What one (item, codec) measurement depends on."""
     return {"rows": ROWS_VERSION, "content": frame_key, "library": library_fp, "spec": spec.as_dict(), "codec": codec.name,
-            "codec_version": codec.version(), "settings": [s.label for s in codec.settings()]}
+            "codec_version": codec.version(), "settings": [s.label for s in codec.settings()],
+            "schemes": {name: scheme_entry(name).scheme.version() for name in spec.schemes}}
 
 
 def measure_media(m: MediaItems, codecs: list[Codec], spec: MeasureSpec, bar=None) -> list[dict]:

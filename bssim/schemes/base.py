@@ -118,6 +118,11 @@ class Scheme:
 
     name: str
 
+    def version(self) -> str:
+        """What changes this scheme's output besides the frame, the codec and the settings (e.g.
+        a shared codebook's hash); part of the measurement cache key."""
+        return "1"
+
     def measure(self, frame: Frame, codec: Codec, scales: Sequence[float], job: CodeJob) -> list[SchemeOption]:
         raise NotImplementedError
 

@@ -23,6 +23,8 @@ reference alone) and ``clip_fraction`` (residual values clipped by the uint8 map
 
 from __future__ import annotations
 
+import hashlib
+
 import struct
 from collections.abc import Sequence
 from functools import lru_cache
@@ -94,6 +96,14 @@ def seb_stage(image: np.ndarray, cb: SebCodebook, granularity: int) -> tuple[byt
 @register_scheme("seb", "explicit semantic base", "Greens")
 class Seb(Scheme):
     """Seb indices + residual through the codec (module docstring)."""
+
+    def version(self) -> str:
+        """The shipped codebooks' contents (a refitted codebook invalidates cached rows)."""
+        digest = hashlib.sha256()
+        for cb in codebooks():
+            digest.update(np.ascontiguousarray(cb.patches, np.float32).tobytes())
+            digest.update(np.ascontiguousarray(cb.centres, np.float32).tobytes())
+        return digest.hexdigest()[:12]
 
     def measure(self, frame: Frame, codec: Codec, scales: Sequence[float], job: CodeJob) -> list[SchemeOption]:
         h, w = frame.image.shape[:2]
