@@ -127,6 +127,37 @@ def fit_policy_cmd(
     typer.echo(f"wrote {out} (parent {info['parent_hash']})")
 
 
+@jscc_app.command("fit-linear")
+def fit_linear_cmd(
+    data: Path = typer.Option(..., "--data", help="Folder of training photographs (every 10th held out, as in training)."),
+    block: int = typer.Option(8, "--block", help="Block side b in px: b×b×3 blocks."),
+    out: Path = typer.Option(..., "--out", help="Output basis file (torch.save of plain tensors)."),
+) -> None:
+    """Fit the block-PCA basis of the linear analog code (SoftCast-style anchor) on training photographs."""
+    import dataclasses
+    import shlex
+
+    from bssim.jscc.data import load_training_images
+    from bssim.jscc.linear import fit_linear_basis, save_linear_basis
+
+    try:
+        if not 1 <= block <= 32:
+            raise ValueError(f"--block must be in 1..32 px, got {block}")
+        if not data.is_dir():
+            raise FileNotFoundError(f"--data {data}: no such folder")
+        train, _, _ = load_training_images(data)
+        basis = fit_linear_basis(train, block)
+        cmd = f"bssim jscc fit-linear --data {shlex.quote(str(data))} --block {block} --out {shlex.quote(str(out))}"
+        basis = dataclasses.replace(basis, fitted_on=f"{basis.fitted_on} ({len(train)} training images of {data.name}/); {cmd}")
+        save_linear_basis(basis, out)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    top = basis.variances
+    share = float(top[: max(1, len(top) // 6)].sum() / top.sum())
+    typer.echo(f"wrote {out}: {block}x{block}x3 blocks, d = {len(top)}; top 1/6 of the components hold {share:.1%} of the variance")
+    typer.echo(f"fitted on: {basis.fitted_on}")
+
+
 @jscc_app.command("export")
 def export_cmd(
     src: Path = typer.Argument(..., help="Training checkpoint."),
