@@ -36,6 +36,9 @@ def train_cmd(
     c_half: int = typer.Option(64, "--c-half", help="Width at H/2."),
     c_full: int = typer.Option(32, "--c-full", help="Width of the 7x7 conv at full resolution."),
     n_res: int = typer.Option(2, "--n-res", help="Residual blocks per side."),
+    arch: str = typer.Option("yang_kim", "--arch", help="yang_kim (Yang & Kim 2022) or anchored (starts as the linear code, issue 18)."),
+    block: int = typer.Option(8, "--block", help="anchored: block side b in px (4 or 8) of the linear basis it starts from."),
+    linear_lr_scale: float = typer.Option(1.0, "--linear-lr-scale", help="anchored: learning-rate factor of the linear transforms."),
     target_rate: float = typer.Option(0.5, "--target-rate", help="Mean share of active channels (0: fixed λ)."),
     rate_weight: float = typer.Option(0.0, "--rate-weight", help="λ per active group (start value; fixed if --target-rate 0)."),
     lambda_step: float = typer.Option(5e-6, "--lambda-step", help="Dual-ascent step of λ per batch and unit rate error."),
@@ -61,7 +64,8 @@ def train_cmd(
             policy_warmup=policy_warmup, videos=tuple(video), semantic=semantic, semantic_weight=semantic_weight,
             init=str(init) if init else "", fixed_level=fixed_level, seed=seed, device=device, precision=precision, threads=threads,
             max_seconds=60.0 * max_minutes,
-            model={"c_s": c_s, "c_half": c_half, "c_full": c_full, "n_res": n_res},
+            model={"c_s": c_s, "c_half": c_half, "c_full": c_full, "n_res": n_res, "arch": arch, "block_px": block},
+            linear_lr_scale=linear_lr_scale,
         )  # fmt: skip
         if resume is not None and init is not None:
             raise ValueError("--init and --resume exclude each other: --init starts a fine-tune, --resume continues one")
