@@ -52,6 +52,17 @@ def quantise_side(nu: torch.Tensor, lam: torch.Tensor) -> tuple[torch.Tensor, to
     return nu + (nu_q - nu).detach(), lam_c + (lam_q - lam_c).detach()
 
 
+def quantise_codes(nu: torch.Tensor, lam: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Side information → its transmitted form: (ν as float16, q = round(256·log2 λ) as int16)."""
+    q = torch.round(torch.log2(lam.float().clamp_min(_LAM_MIN)) * _LOG_STEPS).clamp(-32768, 32767)
+    return nu.half(), q.to(torch.int16)
+
+
+def dequantise_codes(nu16: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inverse of :func:`quantise_codes`: (ν float32, λ = 2^(q/256)), as :func:`quantise_side` computes them."""
+    return nu16.float(), torch.exp2(q.float() / _LOG_STEPS)
+
+
 class ResidualEncoder(nn.Module):
     """R: three stride-2 convs to (C_s, H/8, W/8) (also the policy's view), modulated residual blocks, 1×1 to K, zero-initialised."""
 
@@ -182,6 +193,7 @@ class AnchoredJSCC(nn.Module):
     def _gains(self, lam: torch.Tensor, mask: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
         """a·g_i (B, K): λ^(−1/4)·exp(γ(SNR)), scaled to mean power 1/2 per active real value."""
         cm = self._coef_mask(mask)
+        lam = torch.where(cm > 0, lam, torch.ones_like(lam)).clamp_min(_LAM_MIN)  # inactive: not sent, may be 0
         g = lam.pow(-0.25) * torch.exp(self.gain(snr_feature(snr_db).to(lam.device)))
         power = (cm * g * g * lam).sum(dim=1, keepdim=True) / cm.sum(dim=1, keepdim=True).clamp_min(1.0)
         return g * torch.rsqrt(2.0 * power.clamp_min(1e-30)) * cm
@@ -213,7 +225,7 @@ class AnchoredJSCC(nn.Module):
         snr_db = snr_db.to(y.device).float().reshape(-1)
         g = self._gains(lam, mask, snr_db)
         n0 = (0.5 * torch.pow(10.0, -snr_db / 10.0))[:, None]
-        w = g * lam / (g * g * lam + n0)
+        w = g * lam / (g * g * lam + n0).clamp_min(1e-30)
         yc = F.pixel_unshuffle(y.float() * mask[:, :, None, None], self.r)
         c_hat = (nu * self._coef_mask(mask))[:, :, None, None] + w[:, :, None, None] * yc
         x_lin = self._add_mean(F.conv_transpose2d(c_hat, self.synthesis.weight, stride=self.cfg.block_px))
