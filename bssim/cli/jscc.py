@@ -194,6 +194,7 @@ def eval_cmd(
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Ideal separation baseline (policy rows)."),
     levels: bool = typer.Option(True, "--levels/--no-levels", help="Rows for every forced rate level."),
     noiseless: bool = typer.Option(True, "--noiseless/--no-noiseless", help="Rows without channel noise (ceiling)."),
+    linear_block: int = typer.Option(8, "--linear-block", help="Block side (8 or 4) of the linear anchor's shipped basis (linear_psnr_db; 0: none)."),
     metrics: bool = typer.Option(True, "--ssim/--no-ssim", help="SSIM and MS-SSIM on the policy rows."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16."),
 ) -> None:
@@ -206,7 +207,7 @@ def eval_cmd(
             snrs_db=tuple(parse_float_list(snr, "--snr (dB)")),
             channels=tuple(c.strip() for c in channel.split(",") if c.strip()), csi=csi, seed=seed,
             bits_per_value=bits_per_value, limit=limit, baseline=baseline, levels=levels,
-            noiseless=noiseless, quality_metrics=metrics,
+            noiseless=noiseless, quality_metrics=metrics, linear_block=linear_block,
         )  # fmt: skip
         if limit < 0:
             raise ValueError(f"--limit must be >= 0, got {limit}")
