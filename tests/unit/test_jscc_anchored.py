@@ -128,3 +128,19 @@ def test_train_cli_anchored_tiny(tmp_path: Path) -> None:
     assert isinstance(m, AnchoredJSCC) and m.meta["settings"]["linear_lr_scale"] == 0.2
     bad = CliRunner().invoke(app, [*args[:-2], "--out", str(out), "--linear-lr-scale", "0"])
     assert bad.exit_code == 2 and "linear_lr_scale" in bad.output
+
+
+def test_analog_levels_matches_transmit_and_the_menus_old_path(model: AnchoredJSCC) -> None:
+    from bssim.jscc.analog import analog_levels
+    from bssim.options.measure import _analog_levels
+
+    img = photo(36, 44, seed=5)
+    for n in (8, 16):
+        (k, rec, n_act), = analog_levels(model, img, [n], 5.0, "awgn", torch.Generator().manual_seed(7))
+        ref = transmit(model, img, 5.0, seed=7, n_active=n)
+        assert (k, n_act) == (ref.n_channel_uses, n) and np.array_equal(rec, ref.image)
+    torch.manual_seed(1)
+    yk = fresh_model(JSCCConfig(c_full=4, c_half=8, c_s=8, n_res=1, policy_hidden=8)).eval()
+    new = analog_levels(yk, img, [4, 8, None], 5.0, "awgn", torch.Generator().manual_seed(3))
+    old = _analog_levels(yk, img, [4, 8, None], 5.0, "awgn", torch.Generator().manual_seed(3))
+    assert all(a[0] == b[0] and a[2] == b[2] and np.array_equal(a[1], b[1]) for a, b in zip(new, old))
