@@ -100,11 +100,13 @@ class TrainSettings:
     init: str = ""
     grad_clip: float = 1.0
     linear_lr_scale: float = 1.0
+    loss: str = "mse"
     seed: int = 0
     device: str = "cpu"
     precision: str = "auto"
     threads: int = 0
     max_seconds: float = 0.0
+    stop_epoch: int = 0
     val_every: int = 10
     val_crop: int = 256
     val_snrs_db: tuple[float, ...] = (0.0, 10.0, 20.0)
@@ -127,6 +129,8 @@ class TrainSettings:
                   ("tau_end", 0.0 < self.tau_end <= self.tau_start, "in (0, tau_start]"),
                   ("max_seconds", self.max_seconds >= 0.0, ">= 0 (0: no limit)"),
                   ("linear_lr_scale", self.linear_lr_scale > 0.0, "> 0"),
+                  ("loss", self.loss in ("mse", "db"), "mse or db"),
+                  ("stop_epoch", 0 <= self.stop_epoch <= self.epochs, "in 0..epochs (0: none)"),
                   ("semantic_weight", 0.0 <= self.semantic_weight <= 1.0, "in [0, 1]"),
                   ("phase_fractions", len(self.phase_fractions) == 3 and min(self.phase_fractions) >= 0
                    and abs(sum(self.phase_fractions) - 1.0) < 1e-6, "three shares >= 0 summing to 1")]  # fmt: skip
@@ -205,6 +209,18 @@ def batch_choices(model: JSCCModel, logits: torch.Tensor, s: TrainSettings, plan
     return torch.cat([forced, own]), n_forced
 
 
+def distortion_loss(xh: torch.Tensor, x: torch.Tensor, weight: torch.Tensor | None, kind: str) -> torch.Tensor:
+    """``mse``: mean (weighted) squared error. ``db``: each crop's MSE m_i weighted by m̄ / m_i
+    (no gradient through the weight): the gradient of mean_i log m_i, i.e. of the mean PSNR,
+    at the scale of the MSE (so λ keeps its meaning); every SNR counts alike in dB instead of
+    the noisy crops dominating."""
+    err = (xh - x) ** 2 if weight is None else weight * (xh - x) ** 2
+    if kind == "mse":
+        return torch.mean(err)
+    per = err.mean(dim=(1, 2, 3))
+    return torch.mean(per * (per.mean() / per.clamp_min(1e-10)).detach())
+
+
 def train_step(model: JSCCModel, opt: torch.optim.Optimizer, x: torch.Tensor, s: TrainSettings,
                plan: StepPlan) -> dict[str, float]:  # fmt: skip
     """One optimisation step → loss, mse, realised policy rate and expected rate r̄ (nan if none)."""
@@ -217,7 +233,7 @@ def train_step(model: JSCCModel, opt: torch.optim.Optimizer, x: torch.Tensor, s:
     sym, side = model.symbols(z, mask, snr)
     xh = model.decode(awgn(sym, snr), mask, snr, side)[..., : x.shape[2], : x.shape[3]]
     mse = torch.mean((xh - x) ** 2)
-    loss = mse if weight is None else torch.mean(weight * (xh - x) ** 2)
+    loss = distortion_loss(xh, x, weight, s.loss)
     own = logits[n_forced:]
     exp_rate = float("nan")
     if own.shape[0] and not s.fixed_level:
@@ -414,6 +430,8 @@ def train(s: TrainSettings, resume: str | Path | None = None,
     for epoch in range(st.epochs_done, s.epochs):
         last = st.log[-1]["epoch_s"] if st.log and epoch > start else 0.0
         if s.max_seconds > 0 and epoch > start and time.time() - t_call + 1.2 * last > s.max_seconds:
+            break
+        if 0 < s.stop_epoch <= epoch:
             break
         t0 = time.time()
         row = run_epoch(st, samplers, s, epoch)

@@ -144,3 +144,16 @@ def test_analog_levels_matches_transmit_and_the_menus_old_path(model: AnchoredJS
     new = analog_levels(yk, img, [4, 8, None], 5.0, "awgn", torch.Generator().manual_seed(3))
     old = _analog_levels(yk, img, [4, 8, None], 5.0, "awgn", torch.Generator().manual_seed(3))
     assert all(a[0] == b[0] and a[2] == b[2] and np.array_equal(a[1], b[1]) for a, b in zip(new, old))
+
+
+def test_db_loss_is_the_mean_psnr_gradient_at_mse_scale() -> None:
+    from bssim.jscc.train import distortion_loss
+
+    x = torch.zeros(2, 3, 4, 4)
+    xh = torch.cat([torch.full((1, 3, 4, 4), 0.1), torch.full((1, 3, 4, 4), 0.01)]).requires_grad_(True)
+    mse = distortion_loss(xh, x, None, "mse")
+    db = distortion_loss(xh, x, None, "db")
+    assert float(db) == pytest.approx(float(mse))
+    (g,) = torch.autograd.grad(db, xh)
+    # d/dxh of m_i / m_i (weights fixed) is 2·xh / (n · m_i): the crop with 100x smaller MSE gets 10x the gradient per pixel
+    assert float(g[1].mean() / g[0].mean()) == pytest.approx(10.0, rel=1e-4)
