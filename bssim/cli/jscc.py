@@ -32,11 +32,16 @@ def train_cmd(
     precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16 (autocast)."),
     threads: int = typer.Option(0, "--threads", help="torch threads (0: torch's default)."),
     max_minutes: float = typer.Option(0.0, "--max-minutes", help="Stop at an epoch boundary before this (0: none)."),
+    stop_epoch: int = typer.Option(0, "--stop-epoch", help="Stop after this epoch of the --epochs schedule (0: none)."),
     seed: int = typer.Option(0, "--seed"),
     c_s: int = typer.Option(128, "--c-s", help="Width C_s at H/4 (and of the residual blocks)."),
     c_half: int = typer.Option(64, "--c-half", help="Width at H/2."),
     c_full: int = typer.Option(32, "--c-full", help="Width of the 7x7 conv at full resolution."),
     n_res: int = typer.Option(2, "--n-res", help="Residual blocks per side."),
+    arch: str = typer.Option("yang_kim", "--arch", help="yang_kim (Yang & Kim 2022) or anchored (starts as the linear code, issue 18)."),
+    block: int = typer.Option(8, "--block", help="anchored: block side b in px (4 or 8) of the linear basis it starts from."),
+    linear_lr_scale: float = typer.Option(1.0, "--linear-lr-scale", help="anchored: learning-rate factor of the linear transforms."),
+    loss: str = typer.Option("mse", "--loss", help="mse, or db: each crop's MSE weighted by 1/its MSE (the mean PSNR's gradient)."),
     target_rate: float = typer.Option(0.5, "--target-rate", help="Mean share of active channels (0: fixed λ)."),
     rate_weight: float = typer.Option(0.0, "--rate-weight", help="λ per active group (start value; fixed if --target-rate 0)."),
     lambda_step: float = typer.Option(5e-6, "--lambda-step", help="Dual-ascent step of λ per batch and unit rate error."),
@@ -62,8 +67,9 @@ def train_cmd(
             target_rate=target_rate, rate_weight=rate_weight, lambda_step=lambda_step, forced_share=forced_share,
             policy_warmup=policy_warmup, videos=tuple(video), semantic=semantic, semantic_weight=semantic_weight,
             init=str(init) if init else "", fixed_level=fixed_level, seed=seed, device=device, precision=precision, threads=threads,
-            max_seconds=60.0 * max_minutes,
-            model={"c_s": c_s, "c_half": c_half, "c_full": c_full, "n_res": n_res},
+            max_seconds=60.0 * max_minutes, stop_epoch=stop_epoch,
+            model={"c_s": c_s, "c_half": c_half, "c_full": c_full, "n_res": n_res, "arch": arch, "block_px": block},
+            linear_lr_scale=linear_lr_scale, loss=loss,
         )  # fmt: skip
         if resume is not None and init is not None:
             raise ValueError("--init and --resume exclude each other: --init starts a fine-tune, --resume continues one")
@@ -203,6 +209,7 @@ def eval_cmd(
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Ideal separation baseline (policy rows)."),
     levels: bool = typer.Option(True, "--levels/--no-levels", help="Rows for every forced rate level."),
     noiseless: bool = typer.Option(True, "--noiseless/--no-noiseless", help="Rows without channel noise (ceiling)."),
+    linear_block: int = typer.Option(8, "--linear-block", help="Block side (8 or 4) of the linear anchor's shipped basis (linear_psnr_db; 0: none)."),
     metrics: bool = typer.Option(True, "--ssim/--no-ssim", help="SSIM and MS-SSIM on the policy rows."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16."),
     force: bool = typer.Option(False, "--force", help="Write into an existing --out folder."),
@@ -216,7 +223,7 @@ def eval_cmd(
             snrs_db=tuple(parse_snr_list(snr)),
             channels=tuple(c.strip() for c in channel.split(",") if c.strip()), csi=csi, seed=seed,
             bits_per_value=bits_per_value, limit=limit, baseline=baseline, levels=levels,
-            noiseless=noiseless, quality_metrics=metrics,
+            noiseless=noiseless, quality_metrics=metrics, linear_block=linear_block,
         )  # fmt: skip
         if limit < 0:
             raise ValueError(f"--limit must be >= 0, got {limit}")

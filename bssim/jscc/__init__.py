@@ -30,7 +30,8 @@ import torch
 
 from bssim.jscc.channels import ChannelSpec, apply_channel, pilot_symbols
 from bssim.files import file_hash
-from bssim.jscc.checkpoint import model_from_checkpoint, read_checkpoint
+from bssim.jscc.anchored import AnchoredJSCC
+from bssim.jscc.checkpoint import JSCCModel, model_from_checkpoint, read_checkpoint
 from bssim.jscc.model import AdaptiveJSCC, JSCCConfig
 from bssim.jscc.policy import level_index
 from bssim.jscc.payload import channel_uses, payload_bits
@@ -38,6 +39,7 @@ from bssim.jscc.precision import resolve_precision
 
 __all__ = [
     "AdaptiveJSCC",
+    "AnchoredJSCC",
     "ChannelSpec",
     "JSCCConfig",
     "TransmitResult",
@@ -61,7 +63,7 @@ def semantic_checkpoint_path() -> Path:
     return default_checkpoint_path().with_name(SEMANTIC_CHECKPOINT_NAME)
 
 
-def load_model(path: str | Path | None = None, device: str = "cpu", precision: str = "auto") -> AdaptiveJSCC:
+def load_model(path: str | Path | None = None, device: str = "cpu", precision: str = "auto") -> JSCCModel:
     """Load a JSCC checkpoint (``None``: the shipped one) with ``torch.load(weights_only=True)``.
 
     The returned model is in eval mode and carries ``model_version`` (first 12 hex digits of
@@ -120,7 +122,7 @@ def pad_to_multiple(image: np.ndarray, m: int = 4) -> np.ndarray:
 
 
 def transmit(
-    model: AdaptiveJSCC,
+    model: JSCCModel,
     image: np.ndarray,
     snr_db: float,
     channel: str = "awgn",
@@ -134,17 +136,20 @@ def transmit(
 ) -> TransmitResult:
     """Send one RGB uint8 image through encoder → channel → decoder; deterministic per ``seed``.
 
-    The image is padded to sides that are multiples of 4 (edge replication) and the
+    The image is padded to sides that are multiples of ``model.pad_px`` (4, or the block
+    side b of the anchored model; edge replication) and the
     reconstruction cropped back. The SNR the networks are conditioned on is clamped to the
     model's training range (``cfg.snr_min_db``..``cfg.snr_max_db``); the channel noise uses
-    the true ``snr_db``. ``payload_bits`` follows :func:`bssim.jscc.payload.payload_bits`;
+    the true ``snr_db``. ``payload_bits`` follows :func:`bssim.jscc.payload.payload_bits`, its side
+    information including ``model.side_bits(n)`` (the anchored model's coefficient means
+    and variances);
     ``n_channel_uses`` k = ceil(active real values / 2) (+ pilots for Rayleigh with estimated
     CSI); ``cbr`` = k / (H·W·3) on the unpadded image. ``n_active``: None = the policy's
     choice, or one of ``model.rate_levels`` (active channels) to force that nested mask.
     """
     _check_image(image)
-    if not isinstance(model, AdaptiveJSCC):
-        raise ValueError(f"model must be an AdaptiveJSCC from load_model(), got {type(model).__name__}")
+    if not isinstance(model, (AdaptiveJSCC, AnchoredJSCC)):
+        raise ValueError(f"model must be a JSCC model from load_model(), got {type(model).__name__}")
     if not math.isfinite(float(snr_db)):
         raise ValueError(f"snr_db must be finite, got {snr_db}")
     spec = ChannelSpec(kind=channel, csi=csi, n_pilots=n_pilots)
@@ -152,7 +157,7 @@ def transmit(
     if n_active is not None:
         level_index(n_active, cfg)  # ValueError naming the allowed levels
     h0, w0 = image.shape[:2]
-    padded = pad_to_multiple(image, 4)
+    padded = pad_to_multiple(image, model.pad_px)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -161,19 +166,20 @@ def transmit(
             x = torch.from_numpy(np.ascontiguousarray(padded)).to(device).permute(2, 0, 1)[None].float() / 255.0
             snr_true = torch.tensor([float(snr_db)], dtype=torch.float32, device=device)
             snr_cond = snr_true.clamp(cfg.snr_min_db, cfg.snr_max_db)
-            z, mask = model.encode(x, snr_cond, n_active=n_active)
+            z, mask, side = model.encode_side(x, snr_cond, n_active=n_active)
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
             y, snr_dec = apply_channel(z, snr_true, spec, gen)
-            out = model.decode(y, mask, snr_dec.clamp(cfg.snr_min_db, cfg.snr_max_db))
+            out = model.decode(y, mask, snr_dec.clamp(cfg.snr_min_db, cfg.snr_max_db), side)
     finally:
         model.train(was_training)
     rec = (out[0].permute(1, 2, 0).clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy()
     rec = np.ascontiguousarray(rec[:h0, :w0])
     n_on = int(round(float(mask.sum())))
-    lh, lw = padded.shape[0] // 4, padded.shape[1] // 4
+    lh, lw = z.shape[2], z.shape[3]
     bits = payload_bits(
-        n_on, lh, lw, bits_per_value=bits_per_value, mask_bits=cfg.c_out, side_info_bits=side_info_bits
-    )
+        n_on, lh, lw, bits_per_value=bits_per_value, mask_bits=cfg.c_out,
+        side_info_bits=side_info_bits + model.side_bits(n_on),
+    )  # fmt: skip
     k = channel_uses(n_on, lh, lw, pilots=pilot_symbols(spec))
     return TransmitResult(
         image=rec,

@@ -20,7 +20,10 @@ from typing import Any
 import torch
 
 from bssim.atomic import atomic_path
+from bssim.jscc.anchored import AnchoredJSCC
 from bssim.jscc.model import AdaptiveJSCC, JSCCConfig
+
+JSCCModel = AdaptiveJSCC | AnchoredJSCC
 
 FORMAT = "bssim-jscc/2"
 OLD_FORMATS = {
@@ -35,7 +38,7 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
 
 def save_checkpoint(
     path: str | Path,
-    model: AdaptiveJSCC,
+    model: JSCCModel,
     meta: dict[str, Any] | None = None,
     *,
     half: bool = False,
@@ -103,9 +106,14 @@ def _check_finite(state_dict: Any, path: Path) -> None:
                              "the training diverged, this model cannot be used")
 
 
-def model_from_checkpoint(obj: dict[str, Any], device: str = "cpu") -> AdaptiveJSCC:
+def build_model(cfg: JSCCConfig) -> JSCCModel:
+    """A fresh model of ``cfg.arch``: :class:`AdaptiveJSCC` (``yang_kim``) or :class:`AnchoredJSCC` (``anchored``)."""
+    return AnchoredJSCC(cfg) if cfg.arch == "anchored" else AdaptiveJSCC(cfg)
+
+
+def model_from_checkpoint(obj: dict[str, Any], device: str = "cpu") -> JSCCModel:
     """Build the model from a checkpoint dict (weights converted to float32), in eval mode."""
-    model = AdaptiveJSCC(JSCCConfig.from_dict(obj["config"]))
+    model = build_model(JSCCConfig.from_dict(obj["config"]))
     sd = {k: (v.float() if v.is_floating_point() else v) for k, v in obj["state_dict"].items()}
     try:
         model.load_state_dict(sd)

@@ -12,12 +12,19 @@ Rate levels (nested channel groups): the ``c_out`` = C'_c feature channels form
 ``n_fixed_groups`` are always on, the policy switches on the next k of the remaining
 G = groups − fixed ones (k = 0..G). A level is the number of active channels
 (n_fixed_groups + k) · group_size, i.e. channels 0..n−1 on.
+
+Architecture (``arch``): ``yang_kim`` (:class:`bssim.jscc.model.AdaptiveJSCC`) or ``anchored``
+(:class:`bssim.jscc.anchored.AnchoredJSCC`, the linear-anchored model of issue 18, on
+``block_px``×``block_px`` blocks; ``block_px`` is unused by ``yang_kim``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+
+ARCHS = ("yang_kim", "anchored")
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,8 @@ class JSCCConfig:
     policy_hidden: int = 64
     snr_min_db: float = 0.0
     snr_max_db: float = 20.0
+    arch: str = "yang_kim"
+    block_px: int = 8
 
     def __post_init__(self) -> None:
         for name in ("c_full", "c_half", "c_s", "c_out", "group_size", "policy_hidden"):
@@ -45,6 +54,10 @@ class JSCCConfig:
             raise ValueError(f"c_out ({self.c_out}) must be a multiple of group_size ({self.group_size})")
         if not 1 <= self.n_fixed_groups <= self.n_groups:
             raise ValueError(f"n_fixed_groups must be in 1..{self.n_groups} (c_out / group_size), got {self.n_fixed_groups}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+        if self.block_px not in (4, 8):
+            raise ValueError(f"block_px must be 4 or 8, got {self.block_px}")
         if self.snr_max_db <= self.snr_min_db:
             raise ValueError(f"snr_max_db ({self.snr_max_db}) must exceed snr_min_db ({self.snr_min_db})")
 

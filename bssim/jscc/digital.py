@@ -10,7 +10,11 @@ input, crop the padding.
 
 Bitstream of one image (its length × 8 is the bits bssim counts)::
 
-    H, W (u16 each) | channel mask (ceil(C'_c / 8) bytes) | latent bitstream
+    H, W (u16 each) | channel mask (ceil(C'_c / 8) bytes) | [side information] | latent bitstream
+
+The side information is only there for models that need it (``model.side_bits(n) > 0``, the
+anchored model of :mod:`bssim.jscc.anchored`): per sent coefficient its per-image mean
+(float16) and log2 variance code q (int16, λ = 2^(q/256)), 4 bytes, big-endian.
 
 A rate level is a number of active channels: ``None`` is the policy's own choice; an
 integer from ``model.rate_levels`` forces the nested mask of that many channels (models
@@ -44,9 +48,10 @@ def _check_levels(model, levels: Sequence[int | None]) -> None:
             raise ValueError(f"rate level (active channels) {n!r} not supported by this JSCC model; allowed: {list(ok)}")
 
 
-def image_tensor(image: np.ndarray) -> torch.Tensor:
+def image_tensor(image: np.ndarray, multiple: int = 4) -> torch.Tensor:
+    """(H, W, 3) uint8 → (1, 3, H', W') in [0, 1], edge-padded to multiples of ``multiple``."""
     h, w = image.shape[:2]
-    padded = np.pad(image, ((0, (-h) % 4), (0, (-w) % 4), (0, 0)), mode="edge")
+    padded = np.pad(image, ((0, (-h) % multiple), (0, (-w) % multiple), (0, 0)), mode="edge")
     return torch.from_numpy(np.ascontiguousarray(padded)).permute(2, 0, 1)[None].float() / 255.0
 
 
@@ -55,8 +60,55 @@ def renormalise(z: torch.Tensor) -> torch.Tensor:
     return z / torch.sqrt(2.0 * (z * z).mean() + 1e-8)
 
 
+def _has_side(model) -> bool:
+    return bool(getattr(model, "side_bits", lambda n: 0)(1))
+
+
+def _encode_masks_side(model, x: torch.Tensor, snr: torch.Tensor, levels: Sequence[int | None]):
+    """Per level: (active latent values, mask, side bytes) for models with side information (one analysis)."""
+    from bssim.jscc.policy import level_mask
+
+    c, logits = model.analyse(x, snr)
+    out = []
+    for n in levels:
+        mask = model.choose_mask(logits) if n is None else level_mask(n, 1, model.cfg)
+        z, side = model.symbols(c, mask, snr)
+        keep = mask[0] > 0.5
+        out.append((z[0, keep].numpy(), keep.numpy(), side_bytes(model, side[0], mask[0])))
+    return out
+
+
+def side_bytes(model, side: torch.Tensor, mask: torch.Tensor) -> bytes:
+    """Side information (2, K) of the active coefficients → bytes (float16 mean, int16 log2-variance code)."""
+    from bssim.jscc.anchored import quantise_codes
+
+    active = mask.repeat_interleave(model.side_bits(1) // 32, dim=0) > 0.5
+    nu, q = quantise_codes(side[0, active], side[1, active])
+    return np.stack([nu.numpy().astype(">f2").view(">i2"), q.numpy().astype(">i2")], axis=1).astype(">i2").tobytes()
+
+
+def parse_side(model, data: bytes, mask: np.ndarray) -> tuple[torch.Tensor, int]:
+    """Inverse of :func:`side_bytes`: (side (2, K) with zeros at inactive coefficients, bytes read)."""
+    from bssim.jscc.anchored import dequantise_codes
+
+    per = model.side_bits(1) // 32
+    active = np.repeat(mask, per)
+    n = int(active.sum())
+    if len(data) < 4 * n:
+        raise ValueError(f"JSCC image bitstream too short for its side information ({len(data)} < {4 * n} bytes)")
+    raw = np.frombuffer(data[: 4 * n], dtype=">i2").reshape(n, 2)
+    nu, lam = dequantise_codes(torch.from_numpy(raw[:, 0].astype(">i2").view(">f2").astype(np.float32)),
+                               torch.from_numpy(raw[:, 1].astype(np.int64)))  # fmt: skip
+    side = torch.zeros(2, active.size)
+    side[0, torch.from_numpy(active)] = nu
+    side[1, torch.from_numpy(active)] = lam
+    return side, 4 * n
+
+
 def _encode_masks(model, x: torch.Tensor, snr: torch.Tensor, levels: Sequence[int | None]):
-    """Per level: (active latent values (n, h, w) as numpy, mask (C,) as numpy bool)."""
+    """Per level: (active latent values (n, h, w) as numpy, mask (C,) as numpy bool, side bytes)."""
+    if _has_side(model):
+        return _encode_masks_side(model, x, snr, levels)
     c_out = model.cfg.c_out
     out = []
     forced = [n for n in levels if n is not None]
@@ -70,7 +122,7 @@ def _encode_masks(model, x: torch.Tensor, snr: torch.Tensor, levels: Sequence[in
         z, m = model.encode(x, snr)
         mask = m[0].numpy() > 0.5
         out.append((None, z[0, torch.from_numpy(mask)].numpy(), mask))
-    by_level = {n: (y, mask) for n, y, mask in out}
+    by_level = {n: (y, mask, b"") for n, y, mask in out}
     return [by_level[n] for n in levels]
 
 
@@ -80,8 +132,8 @@ def stream_channels(model, data: bytes) -> int:
     return int(np.unpackbits(np.frombuffer(data[SIZE.size : SIZE.size + n_mask], np.uint8)).sum())
 
 
-def _pack(height: int, width: int, mask: np.ndarray, latents: bytes) -> bytes:
-    return SIZE.pack(height, width) + np.packbits(mask).tobytes() + latents
+def _pack(height: int, width: int, mask: np.ndarray, side: bytes, latents: bytes) -> bytes:
+    return SIZE.pack(height, width) + np.packbits(mask).tobytes() + side + latents
 
 
 def encode_levels(model, image: np.ndarray, levels: Sequence[int | None] = (None,),
@@ -93,8 +145,8 @@ def encode_levels(model, image: np.ndarray, levels: Sequence[int | None] = (None
         raise ValueError(f"image of {h}x{w} px exceeds the bitstream's 65535 px side limit")
     snr = torch.tensor([float(model.cfg.snr_max_db)])
     with torch.inference_mode():
-        coded = _encode_masks(model, image_tensor(image), snr, levels)
-    return [_pack(h, w, mask, encode_latents(y, bits_per_value)) for y, mask in coded]
+        coded = _encode_masks(model, image_tensor(image, getattr(model, "pad_px", 4)), snr, levels)
+    return [_pack(h, w, mask, side, encode_latents(y, bits_per_value)) for y, mask, side in coded]
 
 
 def code_levels(model, image: np.ndarray, levels: Sequence[int | None] = (None,),
@@ -104,17 +156,21 @@ def code_levels(model, image: np.ndarray, levels: Sequence[int | None] = (None,)
     return list(zip(streams, decode_images(model, streams)))
 
 
-def _parse(model, data: bytes) -> tuple[int, int, np.ndarray, np.ndarray]:
+def _parse(model, data: bytes) -> tuple[int, int, np.ndarray, torch.Tensor | None, np.ndarray]:
     c_out = model.cfg.c_out
     n_mask = math.ceil(c_out / 8)
     if len(data) < SIZE.size + n_mask:
         raise ValueError(f"JSCC image bitstream too short ({len(data)} bytes)")
     h, w = SIZE.unpack_from(data, 0)
     mask = np.unpackbits(np.frombuffer(data[SIZE.size : SIZE.size + n_mask], np.uint8))[:c_out].astype(bool)
-    latents = decode_latents(data[SIZE.size + n_mask :])
+    start, side = SIZE.size + n_mask, None
+    if _has_side(model):
+        side, used = parse_side(model, data[start:], mask)
+        start += used
+    latents = decode_latents(data[start:])
     if latents.shape[0] != mask.sum():
         raise ValueError(f"bitstream carries {latents.shape[0]} channels but its mask has {int(mask.sum())}")
-    return h, w, mask, latents
+    return h, w, mask, side, latents
 
 
 def decode_images(model, streams: Sequence[bytes]) -> list[np.ndarray]:
@@ -122,20 +178,23 @@ def decode_images(model, streams: Sequence[bytes]) -> list[np.ndarray]:
     parsed = [_parse(model, d) for d in streams]
     out: list[np.ndarray | None] = [None] * len(parsed)
     groups: dict[tuple[int, int], list[int]] = {}
-    for i, (h, w, _, _) in enumerate(parsed):
+    for i, (h, w, _, _, _) in enumerate(parsed):
         groups.setdefault((h, w), []).append(i)
     c_out = model.cfg.c_out
     for (h, w), idx in groups.items():
-        lh, lw = (h + 3) // 4, (w + 3) // 4
+        lh, lw = parsed[idx[0]][4].shape[1:]
         y = torch.zeros(len(idx), c_out, lh, lw)
         masks = torch.zeros(len(idx), c_out)
+        side = torch.stack([parsed[i][3] for i in idx]) if _has_side(model) else None
         for j, i in enumerate(idx):
-            _, _, mask, latents = parsed[i]
+            _, _, mask, _, latents = parsed[i]
+            if latents.shape[1:] != (lh, lw):
+                raise ValueError(f"bitstream of a {w}x{h} image carries a {latents.shape[2]}x{latents.shape[1]} latent grid, expected {lw}x{lh}")
             y[j, torch.from_numpy(mask)] = torch.from_numpy(latents)
             masks[j] = torch.from_numpy(mask.astype(np.float32))
         snr = torch.full((len(idx),), float(model.cfg.snr_max_db))
         with torch.inference_mode():
-            rec = model.decode(y, masks, snr)
+            rec = model.decode(y, masks, snr, side)
         imgs = (rec.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
         for j, i in enumerate(idx):
             out[i] = np.ascontiguousarray(imgs[j, :h, :w])

@@ -10,6 +10,12 @@ For every image, channel and SNR the model transmits the full image (:func:`bssi
 - ``kind = "level"``: each forced rate level ``level`` (active channels) of ``rate_levels``;
 - ``channel = "none"`` (noiseless ceiling): no noise, decoder told ``cfg.snr_max_db``.
 
+Every row also has ``linear_psnr_db``: the linear analog code (:mod:`bssim.jscc.linear`, the
+shipped ``linear_block``×``linear_block`` basis, SoftCast-style, the floor of issue 18) on the
+same image, channel, SNR (noiseless: no noise) and channel seed, at the row's k/n =
+n_active / 96 (n active channels of (H/4)·(W/4) real values: n/16 real values per pixel,
+n/96 complex symbols per pixel-colour value; 8 channels ↔ 1/12).
+
 Two PSNR conventions: ``psnr_db`` is the mean over images of each image's PSNR;
 ``psnr_mean_mse_db`` = 10 log10(255² / mean MSE), the PSNR of the mean squared error.
 Image i at SNR index j uses channel seed ``seed + 1000·j + i`` (the same for every level, so
@@ -27,6 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bssim.jscc.baseline import CODECS, capacity_bits, separation_baseline
+from bssim.jscc.linear import default_linear_basis
 
 SUMMARY_KEYS = ("psnr_db", "ssim", "ms_ssim", "rate", "cbr")
 
@@ -46,6 +53,7 @@ class EvalSettings:
     noiseless: bool = True
     quality_metrics: bool = True
     practical_baseline: bool = True  # with ``baseline``: codec + 5G LDPC/QAM (bssim.baselines.practical)
+    linear_block: int = 8  # block side of the linear anchor's shipped basis (0: no linear anchor)
 
     def __post_init__(self) -> None:
         from bssim.jscc.channels import CHANNELS, CSI_MODES
@@ -57,6 +65,8 @@ class EvalSettings:
             raise ValueError(f"--channel must be a comma-separated list of awgn, rayleigh; got {','.join(self.channels)!r}")
         if self.csi not in CSI_MODES:
             raise ValueError(f"--csi must be one of {', '.join(CSI_MODES)}; got {self.csi!r}")
+        if self.linear_block not in (0, 4, 8):
+            raise ValueError(f"--linear-block must be 8 or 4 (a shipped basis) or 0 (none), got {self.linear_block}")
         if self.bits_per_value < 1:
             raise ValueError(f"--bits-per-value must be >= 1, got {self.bits_per_value}")
 
@@ -72,9 +82,22 @@ def psnr_from_mse_u8(mse: float) -> float:
     return float("inf") if mse <= 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
+def level_k_over_n(n_active: int) -> float:
+    """k/n of ``n_active`` channels on the H/4 × W/4 latent grid: n / (16 · 2 · 3)."""
+    return n_active / 96.0
+
+
+def _linear_psnr(img: np.ndarray, basis: Any, n_active: int, snr: float, channel: str, seed: int, s: EvalSettings) -> float:
+    from bssim.jscc.linear import linear_transmit
+
+    lin = linear_transmit(img, basis, level_k_over_n(n_active), None if channel == "none" else snr,
+                          channel="awgn" if channel == "none" else channel, seed=seed, csi=s.csi)  # fmt: skip
+    return psnr_from_mse_u8(mse_u8(img, lin.image))
+
+
 def _row(model: Any, name: str, img: np.ndarray, snr: float, channel: str, level: int | None,
-         seed: int, s: EvalSettings) -> dict[str, Any]:  # fmt: skip
-    """Transmit one image once and measure it."""
+         seed: int, s: EvalSettings, basis: Any = None) -> dict[str, Any]:  # fmt: skip
+    """Transmit one image once and measure it (and the linear anchor, with a ``basis``)."""
     from bssim.jscc import transmit
 
     res = transmit(model, img, snr, channel=channel, seed=seed, bits_per_value=s.bits_per_value,
@@ -86,6 +109,8 @@ def _row(model: Any, name: str, img: np.ndarray, snr: float, channel: str, level
         "rate": res.rate, "n_active": res.n_active_channels, "cbr": res.cbr,
         "n_channel_uses": res.n_channel_uses, "payload_bits": res.payload_bits,
     }  # fmt: skip
+    if basis is not None:
+        row["linear_psnr_db"] = _linear_psnr(img, basis, res.n_active_channels, snr, channel, seed, s)
     if level is None and channel != "none" and s.quality_metrics:
         from bssim.metrics import ms_ssim, ssim
 
@@ -128,10 +153,11 @@ def evaluate(
     model = load_model(checkpoint, precision=precision)
     imgs = [(f.name, read_image(f, allow_grey=True)) for f in files]
     runs = plan(model, s)
+    basis = default_linear_basis(s.linear_block) if s.linear_block else None
     rows: list[dict[str, Any]] = []
     for n, (channel, snr, j, level) in enumerate(runs):
         for i, (name, img) in enumerate(imgs):
-            row = _row(model, name, img, snr, channel, level, s.seed + 1000 * j + i, s)
+            row = _row(model, name, img, snr, channel, level, s.seed + 1000 * j + i, s, basis)
             if s.baseline and level is None and channel != "none":
                 row = _with_baseline(row, img, s, j, i)
             rows.append(row)
@@ -152,6 +178,9 @@ def _summary_row(rs: list[dict[str, Any]], model_version: str) -> dict[str, Any]
     for k in SUMMARY_KEYS:
         out[k] = _mean(rs, k)
     out["psnr_mean_mse_db"] = psnr_from_mse_u8(_mean(rs, "mse"))
+    if "linear_psnr_db" in r0:
+        out["linear_psnr_db"] = _mean(rs, "linear_psnr_db")
+        out["gain_over_linear_db"] = out["psnr_db"] - out["linear_psnr_db"]
     out["rate_min"] = float(min(r["rate"] for r in rs))
     out["rate_max"] = float(max(r["rate"] for r in rs))
     out["levels_used"] = len({r["n_active"] for r in rs})

@@ -114,6 +114,28 @@ class AdaptiveJSCC(nn.Module):
         """Ascending active-channel counts of the nested masks, e.g. (4, 6, ..., 16)."""
         return self.cfg.rate_levels
 
+    @property
+    def pad_px(self) -> int:
+        """Images are padded to multiples of this before encoding (the latent grid is H/4)."""
+        return 4
+
+    def side_bits(self, n_active: int) -> int:
+        """Side information the decoder needs besides the symbols and the mask: none."""
+        return 0
+
+    def encoder_modules(self) -> tuple[nn.Module, ...]:
+        """What phase 3 of training freezes (the transmitter)."""
+        return (self.source_encoder, self.channel_encoder, self.policy)
+
+    def symbols(self, z: torch.Tensor, mask: torch.Tensor, snr_db: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """Un-normalised latents → (channel symbols, side information: none) by :func:`power_normalize`."""
+        return power_normalize(z, mask), None
+
+    def encode_side(self, x: torch.Tensor, snr_db: torch.Tensor, tau: float = 1.0, n_active: int | None = None):
+        """:meth:`encode` plus the side information (None for this model)."""
+        z, mask = self.encode(x, snr_db, tau, n_active)
+        return z, mask, None
+
     def _autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
@@ -164,8 +186,8 @@ class AdaptiveJSCC(nn.Module):
         mask = self.choose_mask(logits, tau, n_active)
         return power_normalize(z, mask), mask
 
-    def decode(self, y: torch.Tensor, mask: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
-        """Received (equalised) symbols y (B, C'_c, h, w), mask (B, C'_c), SNR → image in [0, 1]."""
+    def decode(self, y: torch.Tensor, mask: torch.Tensor, snr_db: torch.Tensor, side: None = None) -> torch.Tensor:
+        """Received (equalised) symbols y (B, C'_c, h, w), mask (B, C'_c), SNR → image in [0, 1] (``side`` unused)."""
         snr = snr_feature(snr_db).to(y.device)
         y = (y.float() * mask[:, :, None, None]).contiguous(memory_format=torch.channels_last)
         with self._autocast(y.device):

@@ -46,10 +46,9 @@ import numpy as np
 import torch
 
 from bssim.jscc.channels import awgn
-from bssim.jscc.checkpoint import atomic_torch_save, model_from_checkpoint, read_checkpoint
+from bssim.jscc.checkpoint import JSCCModel, atomic_torch_save, model_from_checkpoint, read_checkpoint
 from bssim.jscc.data import load_training_images
 from bssim.jscc.layers import snr_feature
-from bssim.jscc.model import AdaptiveJSCC, power_normalize
 from bssim.jscc.policy import RatePolicy, level_mask
 from bssim.jscc.precision import resolve_precision
 from bssim.jscc.sampler import CropSampler
@@ -101,7 +100,7 @@ class PolicyFitSettings:
                 raise ValueError(f"--{name.replace('_', '-')} must be {rule}, got {getattr(self, name)}")
         resolve_precision(self.precision, "cpu")
 
-    def check_target(self, model: AdaptiveJSCC) -> None:
+    def check_target(self, model: JSCCModel) -> None:
         """``target_rate`` must lie between the lowest and the highest level's share."""
         lo, hi = (model.rate_levels[i] / model.cfg.c_out for i in (0, -1))
         if not lo <= self.target_rate <= hi:
@@ -118,7 +117,7 @@ class FitSet:
     dist: torch.Tensor
 
 
-def level_distortions(model: AdaptiveJSCC, x: torch.Tensor, snr_db: torch.Tensor, draws: int,
+def level_distortions(model: JSCCModel, x: torch.Tensor, snr_db: torch.Tensor, draws: int,
                       gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """(pooled X_s (B, C_s), D (B, G + 1)): D_bk = mean over ``draws`` of MSE(x, x̂) at level k."""
     with torch.inference_mode():
@@ -126,14 +125,14 @@ def level_distortions(model: AdaptiveJSCC, x: torch.Tensor, snr_db: torch.Tensor
         dist = torch.zeros(x.shape[0], len(model.rate_levels))
         for k, n in enumerate(model.rate_levels):
             mask = level_mask(n, x.shape[0], model.cfg, x.device)
-            zn = power_normalize(z, mask)
+            zn, side = model.symbols(z, mask, snr_db)
             for _ in range(draws):
-                xh = model.decode(awgn(zn, snr_db, gen), mask, snr_db)
+                xh = model.decode(awgn(zn, snr_db, gen), mask, snr_db, side)[..., : x.shape[2], : x.shape[3]].clamp(0.0, 1.0)
                 dist[:, k] += ((xh - x) ** 2).mean(dim=(1, 2, 3)).cpu() / draws
     return pooled.cpu().clone(), dist.clone()  # clones outside inference mode: usable by autograd
 
 
-def collect(model: AdaptiveJSCC, images: list[np.ndarray], s: PolicyFitSettings,
+def collect(model: JSCCModel, images: list[np.ndarray], s: PolicyFitSettings,
             progress: Progress | None = None) -> FitSet:  # fmt: skip
     """Draw the fit set: ``samples`` crops shared out over ``crops``, SNR ~ U[snr_min, snr_max]."""
     rng = np.random.default_rng([s.seed, 1])
@@ -190,7 +189,7 @@ def fold_standardisation(policy: RatePolicy, m: torch.Tensor, sd: torch.Tensor) 
         first.bias.sub_(first.weight @ m)
 
 
-def fit_for_lambda(model: AdaptiveJSCC, init: dict[str, torch.Tensor], fs: FitSet, lam: float,
+def fit_for_lambda(model: JSCCModel, init: dict[str, torch.Tensor], fs: FitSet, lam: float,
                    s: PolicyFitSettings) -> float:  # fmt: skip
     """Fit the policy MLP from ``init`` on standardised inputs to minimise J(λ), fold the
     standardisation into its first layer and round to float16; returns the final J."""
@@ -212,19 +211,19 @@ def fit_for_lambda(model: AdaptiveJSCC, init: dict[str, torch.Tensor], fs: FitSe
         return float(expected_cost(policy.from_pooled(fs.pooled, snr_feature(fs.snr_db)), cost))
 
 
-def policy_choices(model: AdaptiveJSCC, fs: FitSet) -> torch.Tensor:
+def policy_choices(model: JSCCModel, fs: FitSet) -> torch.Tensor:
     """Arg-max choice index per sample, computed as at inference (the model's autocast)."""
     with torch.inference_mode(), model._autocast(torch.device("cpu")):
         return model.policy.from_pooled(fs.pooled, snr_feature(fs.snr_db)).float().argmax(dim=-1)
 
 
-def rate_share(model: AdaptiveJSCC, choices: torch.Tensor) -> float:
+def rate_share(model: JSCCModel, choices: torch.Tensor) -> float:
     """Mean share of the C'_c channels: mean_i rate_levels[k_i] / C'_c."""
     levels = torch.tensor(model.rate_levels, dtype=torch.float32)
     return float(levels[choices].mean() / model.cfg.c_out)
 
 
-def bisect_lambda(model: AdaptiveJSCC, fs: FitSet, s: PolicyFitSettings,
+def bisect_lambda(model: JSCCModel, fs: FitSet, s: PolicyFitSettings,
                   progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
     """Geometric bisection of μ = λ / D̄; leaves the model's policy at the best λ found."""
     with torch.random.fork_rng(devices=[]):
@@ -248,7 +247,7 @@ def bisect_lambda(model: AdaptiveJSCC, fs: FitSet, s: PolicyFitSettings,
     return {**best, "tried": tried}
 
 
-def fit_summary(model: AdaptiveJSCC, fs: FitSet, lam: float, distortion: str = "mse") -> dict[str, Any]:
+def fit_summary(model: JSCCModel, fs: FitSet, lam: float, distortion: str = "mse") -> dict[str, Any]:
     """Fit-set diagnostics: policy rate per SNR third, levels used, and the oracle's rate and cost."""
     choices = policy_choices(model, fs)
     oracle = choice_costs(fs, lam, distortion).argmin(dim=1)
@@ -264,7 +263,7 @@ def fit_summary(model: AdaptiveJSCC, fs: FitSet, lam: float, distortion: str = "
     }  # fmt: skip
 
 
-def fitted_checkpoint(parent: dict[str, Any], model: AdaptiveJSCC, info: dict[str, Any]) -> dict[str, Any]:
+def fitted_checkpoint(parent: dict[str, Any], model: JSCCModel, info: dict[str, Any]) -> dict[str, Any]:
     """The parent's checkpoint dict with the policy tensors replaced (same dtype) and ``policy_fit`` meta."""
     sd = dict(parent["state_dict"])
     for name, t in model.policy.state_dict().items():

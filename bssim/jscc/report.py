@@ -26,12 +26,12 @@ def _f(v: Any, fmt: str) -> str:
 def policy_table(summary: list[dict[str, Any]]) -> str:
     """One line per (channel, SNR) of the policy: both PSNR conventions, rate, baseline."""
     head = (f"{'channel':>8} {'SNR dB':>6} {'PSNR':>6} {'PSNR(mMSE)':>10} {'SSIM':>6} {'MS-SSIM':>7} "
-            f"{'rate':>5} {'min-max':>9} {'k/n':>6} | {'base PSNR':>9} {'codec':>8} {'gain':>6}")  # fmt: skip
+            f"{'rate':>5} {'min-max':>9} {'k/n':>6} {'linear':>6} | {'base PSNR':>9} {'codec':>8} {'gain':>6}")  # fmt: skip
     lines = ["adaptive policy (PSNR = mean of per-image PSNR; PSNR(mMSE) = PSNR of the mean MSE; dB)", head, "-" * len(head)]
     for r in (r for r in summary if r["kind"] == "policy"):
         line = (f"{r['channel']:>8} {r['snr_db']:6.1f} {r['psnr_db']:6.2f} {r['psnr_mean_mse_db']:10.2f} "
                 f"{_f(r.get('ssim'), '6.3f'):>6} {_f(r.get('ms_ssim'), '7.3f'):>7} {r['rate']:5.3f} "
-                f"{r['rate_min']:4.2f}-{r['rate_max']:4.2f} {r['cbr']:6.4f} |")  # fmt: skip
+                f"{r['rate_min']:4.2f}-{r['rate_max']:4.2f} {r['cbr']:6.4f} {_f(r.get('linear_psnr_db'), '6.2f'):>6} |")  # fmt: skip
         if "baseline_psnr_db" in r:
             line += f" {r['baseline_psnr_db']:9.2f} {r['baseline_codec']:>8} {r['gain_db']:+6.2f}"
         if "practical_baseline_psnr_db" in r:
@@ -47,14 +47,22 @@ def level_table(summary: list[dict[str, Any]]) -> str:
     if not lv_rows:
         return ""
     cols = list(dict.fromkeys((r["channel"], r["snr_db"]) for r in lv_rows))
-    head = f"{'level':>5} {'k/n':>6} " + " ".join(f"{(ch[:5] if ch != 'none' else 'noisel')+f'@{snr:g}':>11}" for ch, snr in cols)
-    lines = ["forced rate levels: PSNR (dB), mean of per-image PSNR ('noisel' = no noise)", head, "-" * len(head)]
+    head = f"{'level':>5} {'k/n':>6} " + " ".join(f"{(ch[:5] if ch != 'none' else 'noisel')+f'@{snr:g}':>13}" for ch, snr in cols)
+    lines = ["forced rate levels: PSNR (dB), mean of per-image PSNR ('noisel' = no noise); "
+             "in brackets the linear anchor (linear_psnr_db)", head, "-" * len(head)]  # fmt: skip
     by = {(r["level"], r["channel"], r["snr_db"]): r for r in lv_rows}
     for lv in sorted({r["level"] for r in lv_rows}):
         cbr = next(r["cbr"] for r in lv_rows if r["level"] == lv)
-        vals = " ".join(f"{_f(by.get((lv, ch, snr), {}).get('psnr_db'), '11.2f'):>11}" for ch, snr in cols)
+        vals = " ".join(f"{_cell(by.get((lv, ch, snr), {})):>13}" for ch, snr in cols)
         lines.append(f"{lv:5d} {cbr:6.4f} {vals}")
     return "\n".join(lines)
+
+
+def _cell(r: dict[str, Any]) -> str:
+    """'PSNR (linear)' of one level row, or PSNR alone without a linear anchor."""
+    if r.get("linear_psnr_db") is None:
+        return _f(r.get("psnr_db"), ".2f")
+    return f"{_f(r.get('psnr_db'), '.2f')} ({_f(r['linear_psnr_db'], '.1f')})"
 
 
 def format_tables(summary: list[dict[str, Any]]) -> str:

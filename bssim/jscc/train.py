@@ -54,9 +54,10 @@ import torch
 import torch.nn.functional as F
 
 from bssim.jscc.channels import awgn
-from bssim.jscc.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
+from bssim.jscc.checkpoint import JSCCModel, build_model, model_from_checkpoint, read_checkpoint, save_checkpoint
 from bssim.jscc.data import center_crop, find_cifar_dir, load_training_images, load_video_frames
-from bssim.jscc.model import AdaptiveJSCC, JSCCConfig, power_normalize
+from bssim.jscc.linear import default_linear_basis
+from bssim.jscc.model import JSCCConfig
 from bssim.jscc.policy import argmax_choice, choice_to_mask, expected_groups, level_index, sample_choice
 from bssim.jscc.precision import resolve_precision
 from bssim.jscc.sampler import CropSampler
@@ -98,11 +99,14 @@ class TrainSettings:
     semantic_weight: float = 0.5
     init: str = ""
     grad_clip: float = 1.0
+    linear_lr_scale: float = 1.0
+    loss: str = "mse"
     seed: int = 0
     device: str = "cpu"
     precision: str = "auto"
     threads: int = 0
     max_seconds: float = 0.0
+    stop_epoch: int = 0
     val_every: int = 10
     val_crop: int = 256
     val_snrs_db: tuple[float, ...] = (0.0, 10.0, 20.0)
@@ -124,6 +128,9 @@ class TrainSettings:
                   ("policy_warmup", 0.0 <= self.policy_warmup < 1.0, "in [0, 1)"),
                   ("tau_end", 0.0 < self.tau_end <= self.tau_start, "in (0, tau_start]"),
                   ("max_seconds", self.max_seconds >= 0.0, ">= 0 (0: no limit)"),
+                  ("linear_lr_scale", self.linear_lr_scale > 0.0, "> 0"),
+                  ("loss", self.loss in ("mse", "db"), "mse or db"),
+                  ("stop_epoch", 0 <= self.stop_epoch <= self.epochs, "in 0..epochs (0: none)"),
                   ("semantic_weight", 0.0 <= self.semantic_weight <= 1.0, "in [0, 1]"),
                   ("phase_fractions", len(self.phase_fractions) == 3 and min(self.phase_fractions) >= 0
                    and abs(sum(self.phase_fractions) - 1.0) < 1e-6, "three shares >= 0 summing to 1")]  # fmt: skip
@@ -150,7 +157,7 @@ class TrainSettings:
 class RunState:
     """What carries over between epochs (and is saved for --resume)."""
 
-    model: AdaptiveJSCC
+    model: JSCCModel
     opt: torch.optim.Optimizer
     lam: float
     epochs_done: int = 0
@@ -192,7 +199,7 @@ def split_importance(x: torch.Tensor, s: TrainSettings) -> tuple[torch.Tensor, t
     return x[:, :3], (1.0 - s.semantic_weight) + s.semantic_weight * g
 
 
-def batch_choices(model: AdaptiveJSCC, logits: torch.Tensor, s: TrainSettings, plan: StepPlan) -> tuple[torch.Tensor, int]:
+def batch_choices(model: JSCCModel, logits: torch.Tensor, s: TrainSettings, plan: StepPlan) -> tuple[torch.Tensor, int]:
     """One-hot choices (B, G+1) of a batch and the number of forced ones (they come first)."""
     cfg, b = model.cfg, logits.shape[0]
     if s.fixed_level:
@@ -205,7 +212,19 @@ def batch_choices(model: AdaptiveJSCC, logits: torch.Tensor, s: TrainSettings, p
     return torch.cat([forced, own]), n_forced
 
 
-def train_step(model: AdaptiveJSCC, opt: torch.optim.Optimizer, x: torch.Tensor, s: TrainSettings,
+def distortion_loss(xh: torch.Tensor, x: torch.Tensor, weight: torch.Tensor | None, kind: str) -> torch.Tensor:
+    """``mse``: mean (weighted) squared error. ``db``: each crop's MSE m_i weighted by m̄ / m_i
+    (no gradient through the weight): the gradient of mean_i log m_i, i.e. of the mean PSNR,
+    at the scale of the MSE (so λ keeps its meaning); every SNR counts alike in dB instead of
+    the noisy crops dominating."""
+    err = (xh - x) ** 2 if weight is None else weight * (xh - x) ** 2
+    if kind == "mse":
+        return torch.mean(err)
+    per = err.mean(dim=(1, 2, 3))
+    return torch.mean(per * (per.mean() / per.clamp_min(1e-10)).detach())
+
+
+def train_step(model: JSCCModel, opt: torch.optim.Optimizer, x: torch.Tensor, s: TrainSettings,
                plan: StepPlan) -> dict[str, float]:  # fmt: skip
     """One optimisation step → loss, mse, realised policy rate and expected rate r̄ (nan if none)."""
     cfg = model.cfg
@@ -214,9 +233,10 @@ def train_step(model: AdaptiveJSCC, opt: torch.optim.Optimizer, x: torch.Tensor,
     z, logits = model.analyse(x, snr)
     choices, n_forced = batch_choices(model, logits, s, plan)
     mask = choice_to_mask(choices, cfg)
-    xh = model.decode(awgn(power_normalize(z, mask), snr), mask, snr)
+    sym, side = model.symbols(z, mask, snr)
+    xh = model.decode(awgn(sym, snr), mask, snr, side)[..., : x.shape[2], : x.shape[3]]
     mse = torch.mean((xh - x) ** 2)
-    loss = mse if weight is None else torch.mean(weight * (xh - x) ** 2)
+    loss = distortion_loss(xh, x, weight, s.loss)
     own = logits[n_forced:]
     exp_rate = float("nan")
     if own.shape[0] and not s.fixed_level:
@@ -244,7 +264,7 @@ def update_lambda(lam: float, exp_rate: float, s: TrainSettings) -> float:
 
 
 @torch.no_grad()
-def validate(model: AdaptiveJSCC, images: list[np.ndarray], s: TrainSettings, seed: int = 1234) -> dict[str, float]:
+def validate(model: JSCCModel, images: list[np.ndarray], s: TrainSettings, seed: int = 1234) -> dict[str, float]:
     """Held-out centre crops: PSNR (dB) and rate of the policy at ``val_snrs_db``; PSNR of each level at 10 dB."""
     model.eval()
     gen = torch.Generator().manual_seed(seed)
@@ -256,8 +276,9 @@ def validate(model: AdaptiveJSCC, images: list[np.ndarray], s: TrainSettings, se
         psnrs, rates = [], []
         for x in xs:
             snr = torch.full((1,), float(snr_db), device=x.device)
-            z, mask = model.encode(x, snr, n_active=level)
-            xh = model.decode(awgn(z, snr, generator=gen), mask, snr)
+            z, mask, side = model.encode_side(x, snr, n_active=level)
+            xh = model.decode(awgn(z, snr, generator=gen), mask, snr, side)[..., : x.shape[2], : x.shape[3]]
+            xh = xh.clamp(0.0, 1.0)
             psnrs.append(psnr_from_mse(float(torch.mean((xh - x) ** 2))))
             rates.append(float(mask.mean()))
         out[f"val_psnr_{name}"] = float(np.mean(psnrs)) if psnrs else float("nan")
@@ -266,13 +287,14 @@ def validate(model: AdaptiveJSCC, images: list[np.ndarray], s: TrainSettings, se
     return out
 
 
-def set_phase(model: AdaptiveJSCC, opt: torch.optim.Optimizer, phase: int, lr: float) -> None:
-    """Learning rate of the phase; in phase 3 freeze E_s, E_c and the policy (BatchNorm stats too)."""
+def set_phase(model: JSCCModel, opt: torch.optim.Optimizer, phase: int, lr: float) -> None:
+    """Learning rate of the phase (× each group's ``lr_scale``); in phase 3 freeze the transmitter
+    (``model.encoder_modules()``: encoders, policy; BatchNorm statistics too)."""
     for g in opt.param_groups:
-        g["lr"] = lr
+        g["lr"] = lr * g.get("lr_scale", 1.0)
     model.train()
     frozen = phase == 3
-    for mod in (model.source_encoder, model.channel_encoder, model.policy):
+    for mod in model.encoder_modules():
         for p in mod.parameters():
             p.requires_grad_(not frozen)
         if frozen:
@@ -318,6 +340,25 @@ def _meta(st: RunState, s: TrainSettings, precision: str, val_names: list[str], 
     }  # fmt: skip
 
 
+def fresh_model(cfg: JSCCConfig) -> JSCCModel:
+    """A seeded new model; the anchored one starts as the linear code of the shipped basis (``linear_b{b}.pt``)."""
+    model = build_model(cfg)
+    if cfg.arch == "anchored":
+        basis = default_linear_basis(cfg.block_px)
+        model.init_from_basis(basis.components, basis.mean)
+    return model
+
+
+def make_optimizer(model: JSCCModel, s: TrainSettings) -> torch.optim.Optimizer:
+    """Adam; the anchored model's linear transforms (analysis, synthesis, block mean) learn at ``linear_lr_scale`` × the rate."""
+    if s.linear_lr_scale == 1.0 or not hasattr(model, "analysis"):
+        return torch.optim.Adam(model.parameters(), lr=s.lr)
+    linear = [model.analysis.weight, model.analysis.bias, model.synthesis.weight, model.block_mean]
+    ids = {id(p) for p in linear}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    return torch.optim.Adam([{"params": linear, "lr_scale": s.linear_lr_scale}, {"params": rest, "lr_scale": 1.0}], lr=s.lr)
+
+
 def init_state(s: TrainSettings, resume: str | Path | None) -> RunState:
     """A fresh model (seeded) or the one in ``resume`` with its optimizer state and λ."""
     if resume is None:
@@ -325,12 +366,12 @@ def init_state(s: TrainSettings, resume: str | Path | None) -> RunState:
         if s.init:
             model = model_from_checkpoint(read_checkpoint(s.init), device=s.device)
         else:
-            model = AdaptiveJSCC(JSCCConfig(**s.model)).to(s.device)
-        return RunState(model, torch.optim.Adam(model.parameters(), lr=s.lr), s.rate_weight)
+            model = fresh_model(JSCCConfig(**s.model)).to(s.device)
+        return RunState(model, make_optimizer(model, s), s.rate_weight)
     obj = read_checkpoint(resume)
     model = model_from_checkpoint(obj, device=s.device)
     meta, ts = obj.get("meta", {}), obj.get("train_state") or {}
-    opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+    opt = make_optimizer(model, s)
     if "optimizer" in ts:
         opt.load_state_dict(ts["optimizer"])
     lam = float(ts.get("lambda", meta.get("lambda", s.rate_weight)))
@@ -373,7 +414,7 @@ def load_data(s: TrainSettings, on_image: Callable[[int, int], None] | None = No
 
 def train(s: TrainSettings, resume: str | Path | None = None,
           on_epoch: Callable[[dict[str, Any]], None] | None = None,
-          on_image: Callable[[int, int], None] | None = None) -> tuple[AdaptiveJSCC, list[dict[str, Any]]]:  # fmt: skip
+          on_image: Callable[[int, int], None] | None = None) -> tuple[JSCCModel, list[dict[str, Any]]]:  # fmt: skip
     """Train (or resume) and write the checkpoint ``s.out`` (+ ``.csv`` log) after every epoch.
 
     Stops after ``s.epochs`` epochs, or earlier when ``s.max_seconds`` > 0 and the next epoch
@@ -392,6 +433,8 @@ def train(s: TrainSettings, resume: str | Path | None = None,
     for epoch in range(st.epochs_done, s.epochs):
         last = st.log[-1]["epoch_s"] if st.log and epoch > start else 0.0
         if s.max_seconds > 0 and epoch > start and time.time() - t_call + 1.2 * last > s.max_seconds:
+            break
+        if 0 < s.stop_epoch <= epoch:
             break
         t0 = time.time()
         row = run_epoch(st, samplers, s, epoch)

@@ -693,6 +693,10 @@ def test_evaluate_rows_levels_ceiling_and_psnr_conventions(tmp_path: Path) -> No
             assert r["rate"] == r["level"] / TINY.c_out and r["levels_used"] == 1
     by_level = {r["level"]: r for r in summary if r["kind"] == "level" and r["channel"] == "none"}
     assert sorted(by_level) == list(TINY.rate_levels)
+    # the linear anchor at each row's k/n (n/96): more channels, more coefficients, higher noiseless PSNR
+    lin = [by_level[n]["linear_psnr_db"] for n in sorted(by_level)]
+    assert lin == sorted(lin) and lin[-1] > lin[0]
+    assert all(math.isfinite(r["gain_over_linear_db"]) for r in summary)
 
 
 def test_eval_cli_json_and_outputs(tmp_path: Path) -> None:
