@@ -33,7 +33,7 @@ FIELDS = ("scheme", "codec", "rate_level", "rate_label", "bits", "psnr_db", "psn
 def vtest_rows(tmp_path_factory) -> pd.DataFrame:
     if not VIDEO.is_file():
         pytest.skip(f"shared video missing: {VIDEO}")
-    out = tmp_path_factory.mktemp("measure")
+    out = tmp_path_factory.mktemp("measure") / "out"  # pipeline measure refuses an existing --out
     res = CliRunner().invoke(app, ["pipeline", "measure", str(VIDEO), "--frames", "450:451:1", "--schemes",
                                    "direct,key,seb,generative", "--codecs", "avif", "--scales", "1",
                                    "--qualities", "10,30", "--json", "--out", str(out)])

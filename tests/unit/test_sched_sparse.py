@@ -49,7 +49,8 @@ def _brute(pb: Problem, grid: int) -> int:
        reduce=st.booleans())
 def test_sparse_dp_equals_brute_force(pb, grid, reduce):
     sol = solve_dp(pb, grid, max_dp_steps=1, reduce=reduce, fallback=False)  # forces the sparse DP
-    assert sol.info["dp_kind"] in ("sparse", "none")
+    # max_dp_steps = 1 leaves only a capacity of 0 or 1 steps to the dense table
+    assert sol.info["dp_kind"] in ("sparse", "none") or sol.info["dp_capacity"] <= 1
     assert sol.info["int_objective"] == _brute(pb, grid)
     assert sol.power_used_w <= pb.p_max_w
 
