@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -113,11 +113,16 @@ def register_codec(name: str, kind: str, words: str, colour: str) -> Callable:
     return wrap
 
 
+def registry_entry(registry: dict[str, Any], what: str, name: str) -> Any:
+    """``registry[name]``, or an error naming ``what``, the name and the choices."""
+    if name not in registry:
+        raise ValueError(f"{what} {name!r} unknown; choose from {', '.join(registry)}")
+    return registry[name]
+
+
 def codec_entry(name: str) -> CodecEntry:
     """The registry entry of ``name`` (an error naming the choices otherwise)."""
-    if name not in CODECS:
-        raise ValueError(f"codec {name!r} unknown; choose from {', '.join(CODECS)}")
-    return CODECS[name]
+    return registry_entry(CODECS, "codec", name)
 
 
 def make_codec(name: str, cfg: CodecConfig | None = None) -> Codec:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bssim.atomic import atomic_path
+from bssim.tensorfile import load_tensor_file, save_tensor_file
 from bssim.jscc.channels import ChannelSpec, apply_channel, pilot_symbols
 
 FORMAT = "bssim-linear-basis/1"
@@ -168,23 +167,13 @@ def save_linear_basis(basis: LinearBasis, path: str | Path) -> None:
         "variances": torch.from_numpy(np.asarray(basis.variances, dtype=np.float32)),
         "fitted_on": str(basis.fitted_on),
     }
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    save_tensor_file(obj, path)
 
 
 def load_linear_basis(path: str | Path) -> LinearBasis:
     """Read a basis written by :func:`save_linear_basis` (``torch.load(weights_only=True)``), checking shapes."""
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"linear basis not found: {p}")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ValueError(f"cannot read linear basis {p}: it holds Python objects other than tensors and plain types") from None
-    except Exception as exc:  # noqa: BLE001 - any torch/zip error: not a basis file
-        raise ValueError(f"cannot read linear basis {p}: not a readable torch file ({type(exc).__name__})") from None
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise ValueError(f"{p} is not a bssim linear basis (expected format {FORMAT!r})")
+    obj = load_tensor_file(p, "linear basis", FORMAT)
     b = _check_block(obj["block_px"])
     d = 3 * b * b
     arrays = {k: obj[k].double().numpy() for k in ("mean", "components", "variances")}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bssim.codecs.base import CodeJob, Codec, RateSetting
+from bssim.codecs.base import CodeJob, Codec, RateSetting, registry_entry
 from bssim.pipeline.resolution import downscale
 from bssim.pipeline.transmitter import KeyInfo, PipelineSettings
 
@@ -156,6 +156,4 @@ def register_scheme(name: str, words: str, colour: str) -> Callable:
 
 def scheme_entry(name: str) -> SchemeEntry:
     """The registry entry of ``name`` (an error naming the choices otherwise)."""
-    if name not in SCHEMES:
-        raise ValueError(f"scheme {name!r} unknown; choose from {', '.join(SCHEMES)}")
-    return SCHEMES[name]
+    return registry_entry(SCHEMES, "scheme", name)

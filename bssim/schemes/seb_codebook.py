@@ -23,7 +23,6 @@ read with ``weights_only=True``); the shipped files are ``bssim/schemes/data/seb
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 import torch
 from scipy.cluster.vq import kmeans2
 
-from bssim.atomic import atomic_path
+from bssim.tensorfile import load_tensor_file, save_tensor_file
 from bssim.jscc.linear import blocks_to_image, fit_linear_basis, image_to_blocks
 
 FORMAT = "bssim-seb-codebook/1"
@@ -113,23 +112,13 @@ def save_codebook(cb: SebCodebook, path: str | Path) -> None:
     obj = {"format": FORMAT, "patch_px": int(cb.patch_px), "mean": t(cb.mean, np.float32),
            "components": t(cb.components, np.float32), "centres": t(cb.centres, np.float32),
            "patches": t(cb.patches, np.float16), "usage": t(cb.usage, np.int64), "fitted_on": str(cb.fitted_on)}
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    save_tensor_file(obj, path)
 
 
 def load_codebook(path: str | Path) -> SebCodebook:
     """Read a codebook written by :func:`save_codebook` (``torch.load(weights_only=True)``), checking shapes."""
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"Seb codebook not found: {p}")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ValueError(f"cannot read Seb codebook {p}: it holds objects other than tensors and plain types") from None
-    except Exception as exc:  # noqa: BLE001 - any torch/zip error: not a codebook file
-        raise ValueError(f"cannot read Seb codebook {p}: not a readable torch file ({type(exc).__name__})") from None
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise ValueError(f"{p} is not a bssim Seb codebook (expected format {FORMAT!r})")
+    obj = load_tensor_file(p, "Seb codebook", FORMAT)
     a = {k: obj[k].double().numpy() for k in ("mean", "components", "centres", "patches")}
     pp, d = int(obj["patch_px"]), 3 * int(obj["patch_px"]) ** 2
     k, f = a["centres"].shape

@@ -31,6 +31,7 @@ from bssim.options.measure import MeasureSpec
 from bssim.paths import shared_data
 from bssim.results import write_table
 from bssim.scenario import Media
+from bssim.studies.docs import cell
 
 CODECS = ("avif", "webp", "jpeg2000", "jscc_digital")
 QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90)
@@ -136,18 +137,17 @@ def run(out: str | Path, codecs=CODECS, qualities=QUALITIES, media=MEDIA) -> dic
 
 def render_markdown(res: dict) -> str:
     """The two tables of docs/pipeline.md's codec section."""
-    f = lambda v, spec: "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, spec)  # noqa: E731
     lines = ["| media | codec | D/C same setting | share > 20× | D/C equal PSNR | D/C equal PSNR in people | "
              "PSNR gain at equal bits (dB) | in people (dB) | key / direct PSNR same setting (dB) | "
              "key / direct SSIM |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in res["summary"]:
-        lines.append(f"| {r['media']} | {r['codec']} | {f(r['ratio_same_setting'], '.1f')} | "
-                     f"{f(r['share_over_20x_same_setting'], '.0%')} | {f(r['ratio_equal_psnr'], '.1f')} | "
-                     f"{f(r['ratio_equal_psnr_fg'], '.2f')} | {f(r['gain_equal_bits_db'], '+.1f')} | "
-                     f"{f(r['gain_fg_equal_bits_db'], '+.1f')} | {f(r['psnr_key_db'], '.1f')} / "
-                     f"{f(r['psnr_direct_same_db'], '.1f')} | {f(r['ssim_key'], '.3f')} / {f(r['ssim_direct_same'], '.3f')} |")
+        lines.append(f"| {r['media']} | {r['codec']} | {cell(r['ratio_same_setting'], '.1f')} | "
+                     f"{cell(r['share_over_20x_same_setting'], '.0%')} | {cell(r['ratio_equal_psnr'], '.1f')} | "
+                     f"{cell(r['ratio_equal_psnr_fg'], '.2f')} | {cell(r['gain_equal_bits_db'], '+.1f')} | "
+                     f"{cell(r['gain_fg_equal_bits_db'], '+.1f')} | {cell(r['psnr_key_db'], '.1f')} / "
+                     f"{cell(r['psnr_direct_same_db'], '.1f')} | {cell(r['ssim_key'], '.3f')} / {cell(r['ssim_direct_same'], '.3f')} |")
     lines += ["", "| Kodak (no library: direct only) | bits per pixel at 30 dB PSNR (median) | images reaching 30 dB |",
               "|---|---:|---:|"]
     for r in res["kodak"]:
-        lines.append(f"| {r['codec']} | {f(r['bpp_at_target'], '.3f')} | {r['images_reaching']} / {r['images']} |")
+        lines.append(f"| {r['codec']} | {cell(r['bpp_at_target'], '.3f')} | {r['images_reaching']} / {r['images']} |")
     return "\n".join(lines) + "\n"

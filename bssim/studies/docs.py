@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from bssim.atomic import write_text
@@ -17,3 +18,10 @@ def replace_section(doc: str | Path, tag: str, text: str) -> None:
     pre, rest = body.split(a, 1)
     _, post = rest.split(b, 1)
     write_text(doc, pre + a + "\n" + text + b + post)
+
+
+def cell(value: float | None, spec: str) -> str:
+    """A table cell: ``value`` formatted by ``spec``, "–" for a missing or non-finite value."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return format(value, spec)

@@ -35,6 +35,7 @@ from bssim.paths import shared_data
 from bssim.results import write_table
 from bssim.scenario import Media
 from bssim.studies.codec_claims import QUALITIES, _interp_quality
+from bssim.studies.docs import cell
 
 CLAIM_DB = (0.5, 1.5)
 SEB_MEDIA = (
@@ -107,15 +108,14 @@ def seb_claim(codecs, kodak: int, out: str | Path | None = None) -> dict:
 
 def render_seb(res: dict) -> str:
     """The table of docs/seeds.md's seed-001 section."""
-    f = lambda v, spec: "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, spec)  # noqa: E731
     lines = ["| media | codec | granularity | PSNR gain at equal bits, median (min…max) dB | share ≥ +0.5 dB | "
              "SSIM gain | Seb reference PSNR (dB) | index share of bits | residual clipped | options |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in res["summary"]:
-        lines.append(f"| {r['media']} | {r['codec']} | {r['granularity']} | {f(r['gain_db'], '+.2f')} "
-                     f"({f(r['gain_min_db'], '+.1f')}…{f(r['gain_max_db'], '+.1f')}) | {f(r['share_gain_over_0_5'], '.0%')} | "
-                     f"{f(r['ssim_gain'], '+.3f')} | {f(r['psnr_reference_db'], '.1f')} | {f(r['seb_share'], '.0%')} | "
-                     f"{f(r['clip_fraction'], '.2%')} | {r['options_compared']} |")
+        lines.append(f"| {r['media']} | {r['codec']} | {r['granularity']} | {cell(r['gain_db'], '+.2f')} "
+                     f"({cell(r['gain_min_db'], '+.1f')}…{cell(r['gain_max_db'], '+.1f')}) | {cell(r['share_gain_over_0_5'], '.0%')} | "
+                     f"{cell(r['ssim_gain'], '+.3f')} | {cell(r['psnr_reference_db'], '.1f')} | {cell(r['seb_share'], '.0%')} | "
+                     f"{cell(r['clip_fraction'], '.2%')} | {r['options_compared']} |")
     return "\n".join(lines)
 
 
@@ -178,13 +178,12 @@ def generative_claim(codecs, kodak: int, out: str | Path | None = None) -> dict:
 
 def render_generative(res: dict) -> str:
     """The table of docs/seeds.md's seed-003 section: generative minus direct / key at equal bits."""
-    f = lambda v, spec: "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, spec)  # noqa: E731
     lines = ["| media | codec | description | ΔPSNR vs direct / key (dB) | ΔSSIM vs direct / key | "
              "ΔPSNR in people vs direct / key (dB) | Δperson F1 vs direct / key | generative PSNR / in people (dB) | "
              "options vs direct / key |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in res["summary"]:
-        pair = lambda c, spec: f"{f(r[f'd_{c}_vs_direct'], spec)} / {f(r[f'd_{c}_vs_key'], spec)}"  # noqa: E731
+        pair = lambda c, spec: f"{cell(r[f'd_{c}_vs_direct'], spec)} / {cell(r[f'd_{c}_vs_key'], spec)}"  # noqa: E731
         lines.append(f"| {r['media']} | {r['codec']} | {r['level']} | {pair('psnr_db', '+.1f')} | {pair('ssim', '+.3f')} | "
-                     f"{pair('psnr_fg_db', '+.1f')} | {pair('person_f1', '+.2f')} | {f(r['psnr_db'], '.1f')} / "
-                     f"{f(r['psnr_fg_db'], '.1f')} | {r['compared_direct']} / {r['compared_key']} |")
+                     f"{pair('psnr_fg_db', '+.1f')} | {pair('person_f1', '+.2f')} | {cell(r['psnr_db'], '.1f')} / "
+                     f"{cell(r['psnr_fg_db'], '.1f')} | {r['compared_direct']} / {r['compared_key']} |")
     return "\n".join(lines)

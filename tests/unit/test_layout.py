@@ -44,7 +44,7 @@ def test_every_module_says_what_it_holds():
 # higher one (the CLI sits on top). results (the run record and its folder) sits below the
 # simulation that fills it, and studies and plots above both.
 LAYERS = [
-    {"atomic", "paths", "seeding", "files", "metrics", "__init__"},
+    {"atomic", "paths", "seeding", "files", "metrics", "tensorfile", "__init__"},
     {"scenario"},
     {"link", "cell", "content", "pipeline", "semantic", "nr", "network"},  # channel and content
     {"jscc", "baselines", "codecs", "schemes"},  # schemes and codecs
