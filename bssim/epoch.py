@@ -22,6 +22,7 @@ from bssim.options.links import Channels, LinkModel, Menu, ShannonLink
 from bssim.options.objective import Objective
 from bssim.options.table import Offers
 from bssim.sched import Problem, Solution, solve
+from bssim.options.links import make_link
 
 
 #: Solvers that work on the power grid (the others ignore ``grid`` / ``quantum_w``).
@@ -55,7 +56,6 @@ class EpochConfig:
     @classmethod
     def from_scenario(cls, scenario) -> "EpochConfig":
         """The epoch configuration a :class:`~bssim.scenario.Scenario` describes."""
-        from bssim.options.links import make_link
 
         sch, ob = scenario.scheduler, scenario.objective
         objective = Objective(ob.kind, ob.metric_column, ob.epsilon, ob.min_quality)

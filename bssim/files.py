@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from bssim.atomic import write_bytes
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg")
@@ -58,7 +59,6 @@ def read_image(path: str | Path, allow_grey: bool = False) -> np.ndarray:
 
 def write_image(path: str | Path, image: np.ndarray) -> None:
     """Write an RGB uint8 image (PNG/JPEG by suffix) atomically."""
-    from bssim.atomic import write_bytes
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,8 @@ import pyarrow.parquet as pq
 
 from bssim.codecs import CODECS
 from bssim.schemes import SCHEMES
+from bssim.results import load_run
+from bssim.results import option_shares
 
 LABELS = {
     "p_max_w": "power budget $P_{max}$ (W)",
@@ -256,7 +258,6 @@ def sweep_figures(summary: pd.DataFrame, swept: list[str], out: Path, x: str | N
     files += _line_figure(summary, x, hue, "served_share", "share of requests served", "requests served" + note, out,
                           "served")
     if user_epochs is not None and not user_epochs.empty:
-        from bssim.results import option_shares
 
         files += options_figure(option_shares(user_epochs, [x] + hue), x, hue, out)
         if "codec" in user_epochs:
@@ -338,7 +339,6 @@ def plot_results(path: str | Path, out: str | Path | None = None, x: str | None 
             ue = pd.read_parquet(ue_path, columns=list(meta["columns"]) + [c for c in ("scheme", "codec", "rate_label")
                                                                            if c in have])
         return sweep_figures(pd.read_parquet(path / "summary.parquet"), list(meta["columns"]), out, x, ue)
-    from bssim.results import load_run
 
     r = load_run(path)
     s = r.summary_dict()

@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bssim.metrics import metric_range
+from bssim import link
 
 
 class ScenarioError(ValueError):
@@ -462,7 +463,6 @@ class Scenario(_Strict):
 
     def noise_w(self) -> float:
         """Noise power per user in W: given ``noise_dbm`` or k·T0·B·NF."""
-        from bssim import link
 
         if self.cell.noise_dbm is not None:
             return float(link.dbm_to_w(self.cell.noise_dbm))

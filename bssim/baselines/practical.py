@@ -25,6 +25,10 @@ from typing import Any
 import numpy as np
 
 from bssim.metrics import psnr_db
+from bssim.nr.coded import transport_block_encoder
+from bssim.nr.coded import send_transport_block
+from bssim.nr.phy import mcs_grid_for_symbols
+from bssim.metrics import ssim
 
 CODECS = ("jpeg2000", "webp", "avif")
 #: Link adaptation's BLER target.
@@ -103,7 +107,6 @@ def _mean_image(img: np.ndarray) -> np.ndarray:
 def adapt(g, n_symbols: int, snr_db: float) -> int:
     """Index into ``g`` of the largest-TBS MCS with threshold ≤ ``snr_db`` that Sionna's
     TBEncoder can build (it lacks BG1 below rate 1/3: such an MCS is skipped); −1 if none."""
-    from bssim.nr.coded import transport_block_encoder
 
     usable = np.flatnonzero(g.threshold_sinr_db <= snr_db)
     for j in usable[np.argsort(-g.tbs_bits[usable], kind="stable")]:
@@ -126,8 +129,6 @@ def practical_transmit(img: np.ndarray, n_symbols: int, snr_db: float, fading_ga
                        seed: int = 0) -> tuple[dict[str, Any], np.ndarray | None]:  # fmt: skip
     """(the columns of :func:`practical_baseline`, the decoded image or None when nothing
     arrived); with None the row's PSNR is that of the mean image (the cliff)."""
-    from bssim.nr.coded import send_transport_block
-    from bssim.nr.phy import mcs_grid_for_symbols
 
     row: dict[str, Any] = {"practical_baseline_codec": "none", "practical_baseline_mcs": -1,
                            "practical_baseline_quality": np.nan, "practical_baseline_bits": 0,
@@ -166,7 +167,6 @@ def practical_sequence(frames: dict[int, np.ndarray], n_symbols: dict[int, int],
     when a transport block fails (the cliff): for a video the last frame it decoded
     (``fallback = "previous_frame"``; the mean image before any), for images the mean image.
     PSNR and SSIM are against the frame that was sent."""
-    from bssim.metrics import ssim
 
     rows, shown = [], None
     gains = list(fading_gains) if fading_gains is not None else [1.0] * len(frames)

@@ -16,6 +16,8 @@ import importlib
 import importlib.util
 
 import typer
+from bssim.scenario import ScenarioWarning
+from bssim import __version__
 
 app = typer.Typer(
     name="bssim",
@@ -50,7 +52,6 @@ def _register(module_name: str) -> None:
 
 def _print_version(value: bool) -> None:
     if value:
-        from bssim import __version__
 
         typer.echo(__version__)
         raise typer.Exit()
@@ -70,7 +71,6 @@ def _one_line_scenario_warnings() -> None:
     ``warning: ...`` line on stderr, once per message; other warnings as Python shows them."""
     import warnings
 
-    from bssim.scenario import ScenarioWarning
 
     default = warnings.showwarning
     if getattr(default, "bssim_one_line", False):  # already installed (several commands in one process)

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 import typer
+from bssim.pipeline.extract import set_threads
 
 
 @contextlib.contextmanager
@@ -59,7 +60,6 @@ def set_compute_threads() -> None:
     sets it for the process it runs; library code never does."""
     import os
 
-    from bssim.pipeline.extract import set_threads
 
     set_threads(max(1, int(os.environ.get("BSSIM_THREADS", "1"))))
 

@@ -11,6 +11,17 @@ import typer
 from bssim.atomic import check_output_file, check_output_folder
 from bssim.cli._common import fail as _fail
 from bssim.cli._common import parse_float_list, parse_snr_list
+from bssim.jscc.train import TrainSettings, train
+from bssim.jscc import default_checkpoint_path
+from bssim.jscc.policy_fit import PolicyFitSettings, fit_policy
+from bssim.jscc.data import load_training_images
+from bssim.jscc.linear import fit_linear_basis, save_linear_basis
+from bssim.jscc.train import export_checkpoint
+from bssim.jscc.evaluate import EvalSettings, evaluate
+from bssim.jscc.report import format_tables, json_clean, write_outputs
+from bssim.jscc.compare import compare, format_compare
+from bssim.jscc.report import json_clean
+from bssim.jscc.config import JSCCConfig
 
 jscc_app = typer.Typer(help="Adaptive-rate deep JSCC: train, evaluate, compare, export.", no_args_is_help=True)
 
@@ -58,7 +69,6 @@ def train_cmd(
     force: bool = typer.Option(False, "--force", help="Replace an existing --out checkpoint and its .csv log."),
 ) -> None:
     """Train on augmented crops, SNR ~ U[0, 20] dB (Yang & Kim's schedule scaled to --epochs)."""
-    from bssim.jscc.train import TrainSettings, train
 
     try:
         s = TrainSettings(
@@ -76,7 +86,6 @@ def train_cmd(
         if init is not None and not init.is_file():
             raise FileNotFoundError(f"--init {init}: no such checkpoint")
         if resume is None:
-            from bssim.jscc.config import JSCCConfig
 
             JSCCConfig(**s.model)  # bad widths: an error before any work
         continuing = resume is not None and resume.resolve() == out.resolve()  # --resume X --out X
@@ -115,8 +124,6 @@ def fit_policy_cmd(
     """Fit only the rate policy of a trained model (encoder, decoder frozen): min E[MSE + λ·k], λ by bisection."""
     from tqdm.auto import tqdm
 
-    from bssim.jscc import default_checkpoint_path
-    from bssim.jscc.policy_fit import PolicyFitSettings, fit_policy
 
     try:
         sides = [int(v) for v in parse_float_list(crops, "--crops (px)")]
@@ -151,8 +158,6 @@ def fit_linear_cmd(
     import dataclasses
     import shlex
 
-    from bssim.jscc.data import load_training_images
-    from bssim.jscc.linear import fit_linear_basis, save_linear_basis
 
     try:
         if not 1 <= block <= 32:
@@ -180,7 +185,6 @@ def export_cmd(
     force: bool = typer.Option(False, "--force", help="Replace an existing DST."),
 ) -> None:
     """Export a training checkpoint for shipping (weights only, float16)."""
-    from bssim.jscc.train import export_checkpoint
 
     try:
         if not src.is_file():
@@ -215,8 +219,6 @@ def eval_cmd(
     force: bool = typer.Option(False, "--force", help="Write into an existing --out folder."),
 ) -> None:
     """Policy rows (with rate), per-rate-level rows, noiseless ceiling, both PSNR conventions."""
-    from bssim.jscc.evaluate import EvalSettings, evaluate
-    from bssim.jscc.report import format_tables, json_clean, write_outputs
 
     try:
         s = EvalSettings(
@@ -260,8 +262,6 @@ def compare_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON on stdout (table on stderr)."),
 ) -> None:
     """Adaptive vs fixed-rate models at equal mean rate, per SNR on AWGN (Δ in dB)."""
-    from bssim.jscc.compare import compare, format_compare
-    from bssim.jscc.report import json_clean
 
     try:
         snrs = parse_snr_list(snr)

@@ -8,6 +8,13 @@ from pathlib import Path
 import typer
 
 from bssim.cli._common import user_errors
+from bssim.studies.network import markdown, run_calibration
+from bssim.results import load_run
+from bssim.scenario import parse_scenario
+from bssim.studies.network import network_figure
+from bssim.cli.run import _parse_overrides
+from bssim.sim import make_source, prepare_scenario
+from bssim.studies.network import load_check, markdown
 
 network_app = typer.Typer(help="Multi-cell network: calibration and figures.", no_args_is_help=True)
 
@@ -19,7 +26,6 @@ def calibrate_cmd(
     seed: int = typer.Option(0, "--seed", help="Drop seed."),
 ) -> None:
     """19 sites x 3 sectors UMa 6 GHz: CDFs of coupling loss and geometry beside 3GPP R1-165974."""
-    from bssim.studies.network import markdown, run_calibration
 
     with user_errors():
         table = run_calibration(out, users=users, seed=seed)
@@ -34,9 +40,6 @@ def figure_cmd(
     out: Path = typer.Option(None, "--out", help="Folder for network_layout.png/.pdf (default: the run folder)."),
 ) -> None:
     """Sites, sectors and the users of one epoch coloured by the scheme they were served with."""
-    from bssim.results import load_run
-    from bssim.scenario import parse_scenario
-    from bssim.studies.network import network_figure
 
     with user_errors():
         res = load_run(run_folder)
@@ -54,9 +57,6 @@ def load_check_cmd(
     set_: list[str] = typer.Option([], "--set", help="override a field: FIELD=VALUE, repeatable"),
 ) -> None:
     """Does the 'load' interference lag oscillate? Sector power dynamics, full buffer vs load."""
-    from bssim.cli.run import _parse_overrides
-    from bssim.sim import make_source, prepare_scenario
-    from bssim.studies.network import load_check, markdown
 
     with user_errors():
         sc, path = prepare_scenario(scenario, _parse_overrides(set_))

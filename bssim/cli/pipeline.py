@@ -32,6 +32,10 @@ from bssim.results import write_table
 from bssim.scenario import Media
 from bssim.studies import codec_claims
 from bssim.studies.docs import replace_section
+from bssim.studies.seed_experiments import run_all, update_docs
+from bssim.pipeline import library_from_folder, library_from_video
+from bssim.files import is_video
+from bssim.pipeline import BackgroundLibrary
 
 pipeline_app = typer.Typer(help="Key-information pipeline: measure every option of real frames (seed 000 sections II-III).",
                            no_args_is_help=True)
@@ -213,7 +217,6 @@ def experiments_cmd(
     try:
         set_compute_threads()
         check_output_folder(out, "--out", must_not_exist=not force)
-        from bssim.studies.seed_experiments import run_all, update_docs
 
         res = run_all(out, parse_float_list(snr, "--snr (dB)"), n_video_frames=n_video_frames, checkpoint=checkpoint)
         if docs is not None:
@@ -261,8 +264,6 @@ def library_build(
     """Build a background library from images or a video."""
     try:
         check_output_folder(out, "--out", must_not_exist=not force)
-        from bssim.pipeline import library_from_folder, library_from_video
-        from bssim.files import is_video
 
         if source.is_dir():
             lib = library_from_folder(source, orb_features)
@@ -282,7 +283,6 @@ def library_build(
 def library_show(directory: Path = typer.Argument(..., help="Library folder.")) -> None:
     """List a library's backgrounds."""
     try:
-        from bssim.pipeline import BackgroundLibrary
 
         lib = BackgroundLibrary.load(directory)
     except (ValueError, FileNotFoundError) as exc:

@@ -12,6 +12,10 @@ from rich.table import Table
 
 from bssim.atomic import check_output_folder, output_lock
 from bssim.cli._common import set_compute_threads, user_errors
+from bssim.sim import run as sim_run
+from bssim.sim.sweep import run_sweep
+from bssim.plot import plot_results
+from bssim.sim import prepare_scenario
 
 
 def _parse_value(text: str):
@@ -89,12 +93,10 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="replace an existing --out folder"),
     ) -> None:
         """Simulate one scenario and write a results folder (Parquet, summary.parquet/.csv, manifest.json)."""
-        from bssim.sim import run as sim_run
 
         with user_errors():
             set_compute_threads()
             if out is None:
-                from bssim.sim import prepare_scenario
 
                 sc, _ = prepare_scenario(scenario, _parse_overrides(set_), seed, epochs)
                 stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -120,7 +122,6 @@ def register(app: typer.Typer) -> None:
         csv: bool = typer.Option(False, "--csv", help="also write CSV tables"),
     ) -> None:
         """Run a scenario over a grid of parameter values × seeds; finished points are skipped on rerun."""
-        from bssim.sim.sweep import run_sweep
 
         with user_errors():
             set_compute_threads()
@@ -148,7 +149,6 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="write into an existing --out folder"),
     ) -> None:
         """Paper figures (PNG + PDF): quality, power, options served, deadline misses."""
-        from bssim.plot import plot_results
 
         with user_errors():
             if out is not None:

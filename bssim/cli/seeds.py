@@ -10,6 +10,12 @@ from typing import Optional
 import typer
 
 from bssim.cli._common import fail, json_safe, set_compute_threads
+from bssim.paths import shared_data
+from bssim.jscc.data import load_training_images, load_video_frames
+from bssim.schemes.seb_codebook import fit_codebook, save_codebook
+from bssim.studies.seed_claims import render_seb, seb_claim
+from bssim.studies.seed_claims import generative_claim, render_generative
+from bssim.codecs import codec_entry
 
 seeds_app = typer.Typer(help="Seeds 001 (Seb) and 003 (generative): fit shared knowledge, check claims.",
                         no_args_is_help=True)
@@ -29,7 +35,6 @@ def _granularities(text: str) -> list[tuple[int, int]]:
 
 def _in_shared(spec: str) -> str:
     """``vtest.avi:0:400:40`` → the shared data folder's vtest.avi when no such file is here."""
-    from bssim.paths import shared_data
 
     path, sep, rest = spec.partition(":")
     return f"{shared_data(path)}{sep}{rest}" if not Path(path).exists() and shared_data(path).is_file() else spec
@@ -49,8 +54,6 @@ def fit_seb_cmd(
     """Fit the Seb codebooks of seed 001 (k-means over learned patch features) on training data."""
     from tqdm.auto import tqdm
 
-    from bssim.jscc.data import load_training_images, load_video_frames
-    from bssim.schemes.seb_codebook import fit_codebook, save_codebook
 
     try:
         grains = _granularities(granularity)
@@ -79,7 +82,6 @@ def seb_claim_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Seed 001's claim: Seb + codec against the same codec alone at equal bits (Kodak, video evaluation frames)."""
-    from bssim.studies.seed_claims import render_seb, seb_claim
 
     _claim(seb_claim, render_seb, codec, kodak, out, as_json)
 
@@ -92,7 +94,6 @@ def generative_claim_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Seed 003's claim: generative against direct and key at equal bits (PSNR, SSIM, PSNR in people, person F1)."""
-    from bssim.studies.seed_claims import generative_claim, render_generative
 
     _claim(generative_claim, render_generative, codec, kodak, out, as_json)
 
@@ -109,7 +110,6 @@ def _claim(study, render, codec: str, kodak: int, out: Path | None, as_json: boo
 
 def _digital(text: str) -> tuple[str, ...]:
     """``--codecs`` as registered digital codec names (an error line otherwise)."""
-    from bssim.codecs import codec_entry
 
     try:
         names = tuple(c.strip() for c in text.split(",") if c.strip())

@@ -10,6 +10,10 @@ import typer
 
 from bssim.atomic import check_output_folder
 from bssim.cli._common import fail, json_safe, parse_snr_list, set_compute_threads
+from bssim.jscc import load_model
+from bssim.studies.semantic_compare import CompareSettings, check_disjoint, compare_models, paired_summary, read_eval_frames, training_frames
+from bssim.atomic import write_text
+from bssim.semantic.plots import plot_comparison
 
 semantic_app = typer.Typer(help="Task-aware (semantic) measurements: seed 002.", no_args_is_help=True)
 
@@ -47,9 +51,6 @@ def compare_cmd(
     force: bool = typer.Option(False, "--force", help="Write into an existing --out folder."),
 ) -> None:
     """Task metrics and PSNR of JSCC models at the same rate and SNR on evaluation frames."""
-    from bssim.jscc import load_model
-    from bssim.studies.semantic_compare import (CompareSettings, check_disjoint, compare_models, paired_summary,
-                                        read_eval_frames, training_frames)  # fmt: skip
 
     set_compute_threads()
     try:
@@ -87,8 +88,6 @@ def compare_cmd(
 def _write(rows, summary, s, paths: dict, out: Path | None) -> None:
     if out is None:
         return
-    from bssim.atomic import write_text
-    from bssim.semantic.plots import plot_comparison
 
     write_text(out / "rows.csv", rows.to_csv(index=False))
     write_text(out / "summary.csv", summary.to_csv(index=False))

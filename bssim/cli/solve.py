@@ -14,22 +14,22 @@ from rich.table import Table
 
 from bssim.cli._common import json_safe, set_compute_threads, user_errors
 from bssim.options.table import known_schemes
+from bssim.sim import solve_epoch
+from bssim.epoch import EpochConfig, schedule
+from bssim.options.links import make_link
+from bssim.options.objective import Objective
+from bssim.sim.usercsv import read_menu_csv
 
 SOLVER_HELP = "dp (seed's DP), cpsat, mip (OR-Tools), greedy, all_direct, all_key"
 
 
 def _scenario_epoch(scenario: Path, epoch: int, overrides: dict, quiet: bool):
-    from bssim.sim import solve_epoch
 
     res, table, sc = solve_epoch(scenario, epoch=epoch, overrides=overrides, progress=not quiet)
     return res, table, sc.scheduler.p_max_w, sc.objective.metric_column, str(scenario)
 
 
 def _csv_epoch(users: Path, opts: dict):
-    from bssim.epoch import EpochConfig, schedule
-    from bssim.options.links import make_link
-    from bssim.options.objective import Objective
-    from bssim.sim.usercsv import read_menu_csv
 
     missing = [n for n in ("--p-max-w", "--T-s") if opts[n] is None]
     if missing:

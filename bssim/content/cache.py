@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bssim.atomic import check_output_folder, write_text
+from bssim.pipeline.library import BackgroundLibrary
 
 CACHE_FORMAT = 2
 
@@ -91,7 +92,6 @@ def cached_json(kind: str, key: dict[str, Any], compute: Callable[[], Any],
 
 def cached_library(key: dict[str, Any], build: Callable[[], Any]):
     """A :class:`~bssim.pipeline.library.BackgroundLibrary` saved under its key, or built and saved."""
-    from bssim.pipeline.library import BackgroundLibrary
 
     folder = _entry("library", key, suffix="")
     if (folder / "index.json").is_file():

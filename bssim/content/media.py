@@ -23,6 +23,16 @@ import numpy as np
 from bssim.content.cache import cached_json, cached_library
 from bssim.paths import shared_dir
 from bssim.scenario import Media
+from bssim.files import video_info
+from bssim.files import file_hash, iter_video, video_info
+from bssim.files import file_hash
+from bssim.pipeline.video import library_from_video
+from bssim.files import file_hash, iter_video
+from bssim.files import list_images, read_image
+from bssim.pipeline.library import load_library
+from bssim.files import IMAGE_SUFFIXES, is_video
+from bssim.pipeline.extract import require_mediapipe
+from bssim.pipeline.extract import rembg_model_path
 
 
 @dataclass
@@ -78,7 +88,6 @@ def parse_frames(spec: str, n_frames: int, where: str) -> range:
 def video_frame_range(spec: str, option: str = "--video") -> tuple[Path, range]:
     """``PATH:START:STOP:STEP`` → (path, frame indices below the video's frame count); errors
     name ``option``, the value and the rule."""
-    from bssim.files import video_info
 
     path, sep, frames = str(spec).partition(":")
     if not sep or not frames:
@@ -90,7 +99,6 @@ def video_frame_range(spec: str, option: str = "--video") -> tuple[Path, range]:
 
 def probe_video(path: Path) -> dict:
     """Frames that decode in sequence, the container's count, size and fps (cached by file hash)."""
-    from bssim.files import file_hash, iter_video, video_info
 
     def compute() -> dict:
         info = video_info(path)
@@ -107,8 +115,6 @@ def _probe_valid(value) -> bool:
 
 
 def _video_library(path: Path, entry: Media, n_frames: int, orb_features: int):
-    from bssim.files import file_hash
-    from bssim.pipeline.video import library_from_video
 
     def build():
         return library_from_video(path, entry.library_frames, orb_features, segment_threshold=entry.segment_threshold,
@@ -120,7 +126,6 @@ def _video_library(path: Path, entry: Media, n_frames: int, orb_features: int):
 
 
 def _load_video(path: Path, entry: Media, where: str, orb_features: int, scenario_path: Path | None) -> MediaItems:
-    from bssim.files import file_hash, iter_video
 
     probe = probe_video(path)
     n = int(probe["decodable_frames"])
@@ -136,7 +141,6 @@ def _load_video(path: Path, entry: Media, where: str, orb_features: int, scenari
     info = {"kind": "video", "sha256_16": file_hash(path), "decodable_frames": n,
             "container_frames": int(probe["container_frames"]), "frames_measured": len(frames)}
     if entry.library is not None:  # a given library (e.g. with distractors) instead of one from the video
-        from bssim.pipeline.library import load_library
 
         lib = load_library(resolve_path(entry.library, scenario_path, f"{where}.library"))
     else:
@@ -145,8 +149,6 @@ def _load_video(path: Path, entry: Media, where: str, orb_features: int, scenari
 
 
 def _load_images(path: Path, entry: Media, where: str, scenario_path: Path | None) -> MediaItems:
-    from bssim.files import list_images, read_image
-    from bssim.pipeline.library import load_library
 
     files = list_images(path) if path.is_dir() else [path]
     if not files:
@@ -170,11 +172,9 @@ def check_media(entries: list[Media], scenario_path: Path | None, extractor: str
         if path.is_dir() and entry.segment_threshold is not None:
             raise ValueError(f"{where}.segment_threshold: only videos are split into segments; {path} is a folder")
     if extractor.startswith("pose"):
-        from bssim.pipeline.extract import require_mediapipe
 
         require_mediapipe()
     if extractor in ("rembg", "hybrid"):
-        from bssim.pipeline.extract import rembg_model_path
 
         model = rembg_model_path("u2netp")
         if not model.is_file():
@@ -184,7 +184,6 @@ def check_media(entries: list[Media], scenario_path: Path | None, extractor: str
 
 def load_media(entry: Media, scenario_path: Path | None, where: str, orb_features: int = 1000) -> MediaItems:
     """Resolve, probe and load one media entry (module docstring)."""
-    from bssim.files import IMAGE_SUFFIXES, is_video
 
     path = resolve_path(entry.path, scenario_path, where)
     if path.is_file() and is_video(path):

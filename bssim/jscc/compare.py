@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 
 from bssim.jscc.evaluate import mse_u8, psnr_from_mse_u8
+from bssim.jscc import transmit
+from bssim.jscc import load_model
+from bssim.files import list_images, read_image
 
 
 def _measure(model: Any, imgs: list[np.ndarray], snrs_db: list[float], level: int | None, seed: int) -> list[tuple[float, float]]:
     """(mean PSNR dB, mean rate) per SNR of one model at its policy (level None) or a forced level."""
-    from bssim.jscc import transmit
 
     out = []
     for j, snr in enumerate(snrs_db):
@@ -50,8 +52,6 @@ def interpolate(rate: float, points: list[tuple[float, float]]) -> tuple[float, 
 def compare(images: str | Path, adaptive: str | Path, fixed: list[str | Path], snrs_db: list[float],
             seed: int = 0, limit: int = 0, precision: str = "auto") -> list[dict[str, Any]]:  # fmt: skip
     """One row per SNR: adaptive PSNR and rate, fixed models' PSNRs, interpolated Δ (dB)."""
-    from bssim.jscc import load_model
-    from bssim.files import list_images, read_image
 
     imgs = [read_image(f, allow_grey=True) for f in list_images(images)[: limit or None]]
     ad = load_model(adaptive, precision=precision)

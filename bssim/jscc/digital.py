@@ -31,6 +31,9 @@ import numpy as np
 import torch
 
 from bssim.jscc.bitstream import decode_latents, encode_latents
+from bssim.jscc.policy import level_mask
+from bssim.jscc.anchored import quantise_codes
+from bssim.jscc.anchored import dequantise_codes
 
 SIZE = struct.Struct(">HH")
 DEFAULT_BITS_PER_VALUE = 6  # < 0.1 dB below unquantised latents on Kodak (docs/model.md)
@@ -66,7 +69,6 @@ def _has_side(model) -> bool:
 
 def _encode_masks_side(model, x: torch.Tensor, snr: torch.Tensor, levels: Sequence[int | None]):
     """Per level: (active latent values, mask, side bytes) for models with side information (one analysis)."""
-    from bssim.jscc.policy import level_mask
 
     c, logits = model.analyse(x, snr)
     out = []
@@ -80,7 +82,6 @@ def _encode_masks_side(model, x: torch.Tensor, snr: torch.Tensor, levels: Sequen
 
 def side_bytes(model, side: torch.Tensor, mask: torch.Tensor) -> bytes:
     """Side information (2, K) of the active coefficients → bytes (float16 mean, int16 log2-variance code)."""
-    from bssim.jscc.anchored import quantise_codes
 
     active = mask.repeat_interleave(model.side_bits(1) // 32, dim=0) > 0.5
     nu, q = quantise_codes(side[0, active], side[1, active])
@@ -89,7 +90,6 @@ def side_bytes(model, side: torch.Tensor, mask: torch.Tensor) -> bytes:
 
 def parse_side(model, data: bytes, mask: np.ndarray) -> tuple[torch.Tensor, int]:
     """Inverse of :func:`side_bytes`: (side (2, K) with zeros at inactive coefficients, bytes read)."""
-    from bssim.jscc.anchored import dequantise_codes
 
     per = model.side_bits(1) // 32
     active = np.repeat(mask, per)

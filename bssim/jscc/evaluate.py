@@ -34,6 +34,11 @@ import numpy as np
 
 from bssim.jscc.baseline import CODECS, capacity_bits, separation_baseline
 from bssim.jscc.linear import default_linear_basis
+from bssim.jscc.linear import linear_transmit
+from bssim.jscc import transmit
+from bssim.jscc import load_model
+from bssim.files import list_images, read_image
+from bssim.jscc.channels import CHANNELS, CSI_MODES
 
 SUMMARY_KEYS = ("psnr_db", "ssim", "ms_ssim", "rate", "cbr")
 
@@ -56,7 +61,6 @@ class EvalSettings:
     linear_block: int = 8  # block side of the linear anchor's shipped basis (0: no linear anchor)
 
     def __post_init__(self) -> None:
-        from bssim.jscc.channels import CHANNELS, CSI_MODES
 
         if not self.snrs_db:
             raise ValueError("--snr: expected at least one SNR")
@@ -88,7 +92,6 @@ def level_k_over_n(n_active: int) -> float:
 
 
 def _linear_psnr(img: np.ndarray, basis: Any, n_active: int, snr: float, channel: str, seed: int, s: EvalSettings) -> float:
-    from bssim.jscc.linear import linear_transmit
 
     lin = linear_transmit(img, basis, level_k_over_n(n_active), None if channel == "none" else snr,
                           channel="awgn" if channel == "none" else channel, seed=seed, csi=s.csi)  # fmt: skip
@@ -98,7 +101,6 @@ def _linear_psnr(img: np.ndarray, basis: Any, n_active: int, snr: float, channel
 def _row(model: Any, name: str, img: np.ndarray, snr: float, channel: str, level: int | None,
          seed: int, s: EvalSettings, basis: Any = None) -> dict[str, Any]:  # fmt: skip
     """Transmit one image once and measure it (and the linear anchor, with a ``basis``)."""
-    from bssim.jscc import transmit
 
     res = transmit(model, img, snr, channel=channel, seed=seed, bits_per_value=s.bits_per_value,
                    csi=s.csi, n_active=level)  # fmt: skip
@@ -146,8 +148,6 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     """Evaluate every image of a folder → (summary rows, per-image rows)."""
-    from bssim.jscc import load_model
-    from bssim.files import list_images, read_image
 
     files = list_images(images)[: s.limit or None]
     model = load_model(checkpoint, precision=precision)

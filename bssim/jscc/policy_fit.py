@@ -53,6 +53,7 @@ from bssim.jscc.policy import RatePolicy, level_mask
 from bssim.jscc.precision import resolve_precision
 from bssim.jscc.sampler import CropSampler
 from bssim.jscc.train import to_tensor
+from bssim.files import file_hash
 
 Progress = Callable[[int, int], None]
 
@@ -277,7 +278,6 @@ def fitted_checkpoint(parent: dict[str, Any], model: JSCCModel, info: dict[str, 
 def fit_policy(s: PolicyFitSettings, on_samples: Progress | None = None,
                on_bisect: Progress | None = None) -> tuple[Path, dict[str, Any]]:  # fmt: skip
     """Run the whole fit and write ``s.out`` atomically; returns (path, the ``policy_fit`` meta)."""
-    from bssim.files import file_hash
 
     t0 = time.time()
     parent = read_checkpoint(s.checkpoint)

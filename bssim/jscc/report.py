@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from bssim.atomic import atomic_path, write_text
+from bssim.jscc.compare import format_policy_vs_levels, policy_vs_levels
+from bssim.jscc.compare import policy_vs_levels
+from bssim.jscc.plots import write_plots
 
 
 def json_clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,7 +70,6 @@ def _cell(r: dict[str, Any]) -> str:
 
 def format_tables(summary: list[dict[str, Any]]) -> str:
     """The policy table, the level table and a footer naming the model."""
-    from bssim.jscc.compare import format_policy_vs_levels, policy_vs_levels
 
     parts = [policy_table(summary), level_table(summary), format_policy_vs_levels(policy_vs_levels(summary))]
     if summary:
@@ -82,7 +84,6 @@ def write_outputs(summary: list[dict[str, Any]], rows: list[dict[str, Any]], out
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    from bssim.jscc.compare import policy_vs_levels
 
     tables = {"summary": summary, "per_image": rows, "policy_vs_levels": policy_vs_levels(summary)}
     for name, df in ((k, pd.DataFrame(v)) for k, v in tables.items()):
@@ -92,6 +93,5 @@ def write_outputs(summary: list[dict[str, Any]], rows: list[dict[str, Any]], out
     write_text(out / "summary.json", json.dumps(json_clean(summary), indent=1) + "\n")
     write_text(out / "table.txt", format_tables(summary) + "\n")
     written += [out / "summary.json", out / "table.txt"]
-    from bssim.jscc.plots import write_plots
 
     return written + write_plots(summary, out)

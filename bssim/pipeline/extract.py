@@ -27,6 +27,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from bssim.paths import rembg_home
+from bssim.pipeline.keyinfo import boxes_from_mask
 
 EXTRACTORS = ("rembg", "bgdiff", "hybrid", "pose", "pose+bgdiff")
 MEDIAPIPE_VERSION = "0.10.21"
@@ -37,7 +39,6 @@ def rembg_model_path(model: str) -> Path:
     """Where ``model``'s file is (first existing candidate, else the flat-layout path) under
     :func:`bssim.paths.rembg_home`: rembg 2.x looks in ``<home>/models/<name>/<name>.onnx`` and
     in the flat legacy layout ``<home>/<name>.onnx``."""
-    from bssim.paths import rembg_home
 
     _rembg_session_class(model)  # an unknown model name is an error here
     home = rembg_home()
@@ -193,7 +194,6 @@ def hybrid_mask(
     **bgdiff_kw,
 ) -> np.ndarray:
     """bgdiff regions, each refined by rembg on its full-resolution crop (with margin)."""
-    from bssim.pipeline.keyinfo import boxes_from_mask
 
     coarse = bgdiff_mask(frame, background, **bgdiff_kw)
     out = np.zeros(coarse.shape, bool)

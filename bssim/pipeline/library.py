@@ -24,6 +24,7 @@ import numpy as np
 from bssim.atomic import atomic_dir
 from bssim.files import check_rgb, list_images, read_image, write_image
 from bssim.pipeline.orb import OrbFeatures, orb_features
+from bssim.files import content_id
 
 FORMAT = "bssim-background-library"
 VERSION = 1
@@ -163,7 +164,6 @@ def library_fingerprint(library: BackgroundLibrary) -> str:
     """First 16 hex digits of SHA-256 over the backgrounds' names and pixels (a cache key)."""
     import hashlib
 
-    from bssim.files import content_id
 
     h = hashlib.sha256()
     for e in library.entries:

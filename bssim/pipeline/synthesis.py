@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from bssim.pipeline.keyinfo import Box
+from bssim.pipeline.extract import rembg_probability
 
 ALPHA_MODES = ("receiver_diff", "receiver_rembg", "sent", "box")
 
@@ -60,7 +61,6 @@ def receiver_alpha(mode: str, crop: np.ndarray, bg_crop: np.ndarray, sent_mask: 
     if mode == "receiver_diff":
         return diff_alpha(crop, bg_crop)
     if mode == "receiver_rembg":
-        from bssim.pipeline.extract import rembg_probability
 
         return rembg_probability(crop, rembg_model)
     if mode == "sent":

@@ -24,6 +24,8 @@ import numpy as np
 from bssim.pipeline.extract import bgdiff_mask, rembg_mask, remove_small
 from bssim.files import check_rgb, read_frames, video_info
 from bssim.pipeline.orb import match_count, orb_features
+from bssim.pipeline.library import BackgroundLibrary
+from bssim.pipeline.keyinfo import boxes_from_mask
 
 FILL_MODES = ("inpaint", "median", "none")
 MASK_METHODS = ("bgdiff", "rembg")
@@ -221,7 +223,6 @@ class LiveBackground:
         diff = remove_small(diff, 50)  # isolated specks are noise, never sent
         if int(diff.sum()) < self.min_pixels:
             return None
-        from bssim.pipeline.keyinfo import boxes_from_mask
 
         sent_up = None
         for (x1, y1, x2, y2) in boxes_from_mask(diff, margin_px=4, min_area_px=50, quantum_px=4):
@@ -262,7 +263,6 @@ def library_from_video(path: str | Path, max_frames: int = 60, orb_features: int
     over ``max_frames`` frames evenly spread over its ``n_frames`` first frames (default: the
     container's count), or, with ``segment_threshold``, one per ORB-similarity segment
     (seed III.C)."""
-    from bssim.pipeline.library import BackgroundLibrary
 
     path = Path(path)
     n = max(1, n_frames if n_frames is not None else video_info(path)["frames"])

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from bssim.files import check_rgb
 
 WIN_W_PX, WIN_H_PX = 64, 128
 PERSON_H_PX = 96  # person height inside the training window
@@ -56,7 +57,6 @@ def _hog() -> "cv2.HOGDescriptor":
 
 def detect_people(image: np.ndarray, settings: DetectorSettings | None = None) -> np.ndarray:
     """People in an RGB uint8 image: (N, 5) boxes (x1, y1, x2, y2, score), strongest first."""
-    from bssim.files import check_rgb
 
     s = settings or DetectorSettings()
     image = check_rgb(image)

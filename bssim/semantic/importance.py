@@ -18,11 +18,11 @@ the seed weights the feature distortion by it: L = mean_i w_i · (z_i − ẑ_i)
 from __future__ import annotations
 
 import torch
+from bssim.semantic.segment import probability_torch
 
 
 def task_output(images: torch.Tensor, segmenter=None) -> torch.Tensor:
     """T per image (B,): mean person probability of images (B, 3, H, W) in [0, 1]."""
-    from bssim.semantic.segment import probability_torch
 
     return probability_torch(images.clamp(0.0, 1.0), segmenter).mean(dim=(1, 2))
 

@@ -32,6 +32,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from bssim.files import check_rgb
+from bssim.semantic.u2netp import load_u2netp
+from bssim.semantic.segment import probability_torch
+from bssim.atomic import write_bytes
 
 IMPORTANCE_SCALE = 4.0  # stored uint8 value of a weight equal to the data mean (weights up to 255/4 = 64: on vtest people reach 50-130 x their frame's mean)
 
@@ -54,8 +58,6 @@ def pixel_importance(image: np.ndarray, settings: ImportanceSettings = Importanc
                      segmenter=None, method: str = "grad_cam") -> np.ndarray:  # fmt: skip
     """Importance map g (H, W) float32 >= 0 of an RGB uint8 image (module docstring).
     ``method = "gradient"``: the rejected Σ_rgb |∂S/∂x| instead, for the comparison."""
-    from bssim.files import check_rgb
-    from bssim.semantic.u2netp import load_u2netp
 
     image = check_rgb(image)
     if method not in ("grad_cam", "gradient"):
@@ -75,7 +77,6 @@ def pixel_importance(image: np.ndarray, settings: ImportanceSettings = Importanc
 def grad_cam(model, x: torch.Tensor) -> np.ndarray:
     """g = ReLU(Σ_k α_k A_k) (H/4, W/4) float32 of one image x (1, 3, H, W) in [0, 1], A the
     output of U²-Net-p's decoder stage at quarter resolution (module docstring)."""
-    from bssim.semantic.segment import probability_torch
 
     stage = model.decoder[-3]  # decoder stages run from H/32 up to H: [-3] works at H/4
     acts: list[torch.Tensor] = []
@@ -91,7 +92,6 @@ def grad_cam(model, x: torch.Tensor) -> np.ndarray:
 
 def input_gradient(model, x: torch.Tensor) -> np.ndarray:
     """Σ_rgb |∂S/∂x| (H, W) float32 of one image x (1, 3, H, W) in [0, 1]."""
-    from bssim.semantic.segment import probability_torch
 
     x = x.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(probability_torch(x, model).sum(), x)
@@ -104,7 +104,6 @@ def cached_importance(image: np.ndarray, cache_dir: Path, settings: ImportanceSe
     import hashlib
     import io
 
-    from bssim.atomic import write_bytes
 
     key = hashlib.sha256(image.tobytes() + repr((image.shape, settings)).encode()).hexdigest()[:24]
     path = Path(cache_dir) / f"{key}.npy"

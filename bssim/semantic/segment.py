@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
+from bssim.semantic.u2netp import load_u2netp
+from bssim.files import check_rgb
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -24,7 +26,6 @@ THRESHOLD = 0.5
 def probability_torch(x: torch.Tensor, model=None) -> torch.Tensor:
     """Differentiable person probability (N, H, W) of images ``x`` (N, 3, H, W) with values in [0, 1]:
     σ(U²-Net-p fused logit) of (x / max x − mean)/std, max per image."""
-    from bssim.semantic.u2netp import load_u2netp
 
     model = model if model is not None else load_u2netp()
     peak = x.amax(dim=(1, 2, 3), keepdim=True).clamp(min=1e-6)
@@ -35,7 +36,6 @@ def probability_torch(x: torch.Tensor, model=None) -> torch.Tensor:
 
 def person_probability(image: np.ndarray, max_side_px: int = MAX_SIDE_PX, model=None) -> np.ndarray:
     """Person probability (H, W) float32 in [0, 1] of an RGB uint8 image (module docstring)."""
-    from bssim.files import check_rgb
 
     image = check_rgb(image)
     if max_side_px < 32:

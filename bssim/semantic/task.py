@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from bssim.semantic.segment import person_mask
+from bssim.semantic.detect import detect_people
 
 IOU_MIN = 0.5
 
@@ -62,13 +64,11 @@ def detection_f1(original: np.ndarray, test: np.ndarray, iou_min: float = IOU_MI
 
 
 def _mask(image: np.ndarray) -> np.ndarray:
-    from bssim.semantic.segment import person_mask
 
     return person_mask(image)
 
 
 def _boxes(image: np.ndarray) -> np.ndarray:
-    from bssim.semantic.detect import detect_people
 
     return detect_people(image)
 

@@ -29,6 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from bssim.atomic import atomic_path
+from bssim.pipeline.extract import rembg_model_path
+from bssim.content.cache import cache_dir
+from bssim.files import file_hash
 
 MID_CH, OUT_CH = 16, 64
 STATE_FORMAT = "bssim-u2netp/1"
@@ -198,15 +201,12 @@ def state_dict_from_onnx(path: str | Path) -> dict[str, torch.Tensor]:
 
 def default_onnx_path() -> Path:
     """``u2netp.onnx`` where rembg finds it (``U2NET_HOME``, else ``<shared>/models``)."""
-    from bssim.pipeline.extract import rembg_model_path
 
     return rembg_model_path("u2netp")
 
 
 def _cached_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The converted state dict, from ``<cache>/u2netp/<sha256>.pt`` or converted and stored."""
-    from bssim.content.cache import cache_dir
-    from bssim.files import file_hash
 
     digest = file_hash(path, 64)
     entry = cache_dir() / "u2netp" / f"{digest}.pt"

@@ -17,6 +17,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from bssim.semantic.task import match_boxes
+from bssim.semantic.pixel_importance import pixel_importance
+from bssim.files import read_frames
+from bssim.semantic.detect import detect_people
+from bssim.semantic.segment import person_mask
+from bssim.paths import shared_data
 
 
 def load_truth(path: str | Path) -> dict:
@@ -32,7 +38,6 @@ def load_truth(path: str | Path) -> dict:
 
 def detection_counts(boxes: np.ndarray, people: list[dict]) -> dict:
     """True positives, false positives and the number of people to find (not difficult)."""
-    from bssim.semantic.task import match_boxes
 
     truth = np.array([p["box"] for p in people], float).reshape(-1, 4)
     pairs = match_boxes(boxes, truth)
@@ -55,7 +60,6 @@ def mask_figures(mask: np.ndarray, people: list[dict]) -> dict:
 def importance_on_people(image: np.ndarray, people: list[dict]) -> dict:
     """Share of the importance mass inside the truth boxes (Grad-CAM and input gradient), and
     the boxes' share of the frame."""
-    from bssim.semantic.pixel_importance import pixel_importance
 
     inside = np.zeros(image.shape[:2], bool)
     for p in people:
@@ -70,9 +74,6 @@ def importance_on_people(image: np.ndarray, people: list[dict]) -> dict:
 
 def validate(truth_path: str | Path, video: str | Path) -> dict:
     """Per-frame detector counts and mask figures on the labelled frames, and their totals."""
-    from bssim.files import read_frames
-    from bssim.semantic.detect import detect_people
-    from bssim.semantic.segment import person_mask
 
     truth = load_truth(truth_path)
     frames = read_frames(video, [int(f) for f in truth["frames"]])
@@ -91,7 +92,6 @@ def validate(truth_path: str | Path, video: str | Path) -> dict:
 
 
 if __name__ == "__main__":
-    from bssim.paths import shared_data
 
     arg = sys.argv[1] if len(sys.argv) > 1 else "tests/data/vtest_people.json"
     res = validate(arg, shared_data(load_truth(arg)["video"]))

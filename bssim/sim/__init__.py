@@ -22,6 +22,8 @@ from bssim.options.catalog import measure_content
 from bssim.results import RunResult, build_manifest, summarise, write_run
 from bssim.scenario import DeclaredContent, Scenario, apply_overrides, load_scenario, parse_scenario
 from bssim.sim.sources import DeclaredSource, MeasuredSource
+from bssim.sim.engine import Engine
+from bssim.sim.network import NetworkEngine
 
 __all__ = ["run", "prepare_scenario", "solve_epoch", "make_source", "RunResult", "write_run"]
 
@@ -74,10 +76,8 @@ def source_key(scenario: Scenario) -> str:
 def engine_class(scenario: Scenario):
     """The engine that simulates ``scenario``: the network's when it has a ``[network]`` section."""
     if scenario.network is not None:
-        from bssim.sim.network import NetworkEngine
 
         return NetworkEngine
-    from bssim.sim.engine import Engine
 
     return Engine
 
@@ -102,7 +102,6 @@ def run(
     (``{"p_max": 5}``); ``progress``: True for a tqdm bar, or a callable receiving epoch
     increments; ``source``: a prepared content source (sweeps reuse one measurement table).
     """
-    from bssim.sim.engine import Engine
 
     sc, path = prepare_scenario(scenario, overrides, seed, epochs)
     if source is None:
@@ -157,7 +156,6 @@ def solve_epoch(
     the same seeded streams) and returns that epoch's result. The table has one row per
     request with the decision columns of :meth:`~bssim.epoch.EpochResult.per_user` and
     ``user, distance_m, gain_db, content, frame, key_available``."""
-    from bssim.sim.engine import Engine
 
     sc, path = prepare_scenario(scenario, overrides, seed, epoch + 1)
     if source is None:

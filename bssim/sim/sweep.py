@@ -45,6 +45,9 @@ from bssim.atomic import check_output_folder, output_lock
 from bssim.results import RunResult, is_complete, load_run, write_json_atomic, write_parquet_atomic, write_csv_atomic, write_run
 from bssim.scenario import Scenario, resolve_field_path
 from bssim.sim.portable import pack, unpack
+from bssim.sim import run
+from bssim.sim import prepare_scenario
+from bssim.sim import make_source, source_key
 
 
 @dataclass
@@ -81,7 +84,6 @@ def _simulate_point(scenario: Scenario, source: Any, point: dict[str, Any]) -> R
     """Worker: simulate one point (no disk writes); top level so that processes and Dask can pickle it.
     ``source`` is a :func:`bssim.sim.portable.pack` result: the measured options travel with the
     task, so a worker never reads a cache or measures."""
-    from bssim.sim import run
 
     res = run(scenario, source=unpack(source))
     res.manifest["sweep_point"] = point
@@ -118,7 +120,6 @@ def _grid_columns(grid: dict[str, list[Any]], seeds: int, workers: int) -> tuple
 
 def _points(scenario, grid, dotted, cols, seeds, base_over, epochs, base_seed) -> list[dict]:
     """Every (combination, seed) point with its validated scenario (all checked before any work)."""
-    from bssim.sim import prepare_scenario
 
     points = []
     for combo in itertools.product(*grid.values()):
@@ -197,7 +198,6 @@ def run_sweep(
     before the folder is touched. Returns the combined summary; see the module docstring for
     the folder layout and resuming.
     """
-    from bssim.sim import prepare_scenario
 
     dotted, cols = _grid_columns(grid, seeds, workers)
     base_over = dict(overrides or {})
@@ -219,7 +219,6 @@ def _run_points(out, points, todo, n_skipped, cols, workers, dask, csv, progress
                 base_path) -> SweepResult:
     """Simulate the pending points (one content source per distinct measurement setup),
     write each as it finishes, then combine every finished point."""
-    from bssim.sim import make_source, source_key
 
     points_dir = out / "points"
     sources: dict[str, Any] = {}

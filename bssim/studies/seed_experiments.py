@@ -40,6 +40,13 @@ from bssim.pipeline.transmitter import PipelineSettings
 from bssim.pipeline.video import temporal_background, video_background
 from bssim.results import write_table
 from bssim.studies.docs import replace_section
+from bssim.metrics import psnr_db
+from bssim.pipeline.video import LiveBackground
+from bssim.pipeline.video import interpolate_frame
+from bssim.pipeline.extract import ExtractorSettings, extract_foreground
+from bssim.pipeline.keyinfo import boxes_from_mask
+from bssim.plot import _subplots
+from bssim.plot import side_by_side
 
 KODAK_TEST = ("kodim05", "kodim15", "kodim21")  # people (05, 15) and a scene (21)
 
@@ -132,8 +139,6 @@ def live_mode_experiment(video: Path, model, step: int = 5, warmup: int = 10) ->
     from the first ``warmup`` sampled frames and is updated through the JSCC as a digital
     codec (real bitstreams, error-free); reports the update bits and how the receiver's
     library compares with the offline one."""
-    from bssim.metrics import psnr_db
-    from bssim.pipeline.video import LiveBackground
 
     def send(img):
         [(data, dec)] = code_levels(model, img)
@@ -157,8 +162,6 @@ def interpolation_experiment(video: Path, frames=(100, 300, 500, 700), gap: int 
     """Seed III.E frame skipping: frame t is not sent and is interpolated at the receiver
     from t - gap/2 and t + gap/2 (OpenCV DIS flow); PSNR against the true frame, compared
     with repeating the previous frame and with a plain average."""
-    from bssim.metrics import psnr_db
-    from bssim.pipeline.video import interpolate_frame
 
     h = gap // 2
     rows = []
@@ -179,8 +182,6 @@ def extractor_figure(frame: np.ndarray, background: np.ndarray, path: Path) -> d
     """Masks (red) and boxes (green) of the three extractors on one frame, side by side."""
     import cv2
 
-    from bssim.pipeline.extract import ExtractorSettings, extract_foreground
-    from bssim.pipeline.keyinfo import boxes_from_mask
 
     panels, stats = [], {}
     for name in ("bgdiff", "rembg", "hybrid"):
@@ -200,7 +201,6 @@ def extractor_figure(frame: np.ndarray, background: np.ndarray, path: Path) -> d
 
 
 def _plot_curves(df: pd.DataFrame, path: Path, title: str, by: str = "label") -> None:
-    from bssim.plot import _subplots
 
     fig, axes = _subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, col, name in ((axes[0, 0], "psnr_direct_db", "direct deep JSCC (seed Fig. 6)"),
@@ -219,7 +219,6 @@ def _plot_curves(df: pd.DataFrame, path: Path, title: str, by: str = "label") ->
 
 
 def _plot_video(df: pd.DataFrame, path: Path, title: str) -> None:
-    from bssim.plot import _subplots
 
     fig, axs = _subplots(figsize=(6, 4))
     ax = axs[0, 0]
@@ -241,7 +240,6 @@ def _plot_video(df: pd.DataFrame, path: Path, title: str) -> None:
 
 def _video_experiment(out: Path, video: Path, model, snrs, n_video_frames: int, s: PipelineSettings) -> tuple[dict, object]:
     """Seed V.B: vtest frames against a library built from the video itself."""
-    from bssim.plot import side_by_side
 
     vb = video_background(video, 60)
     lib_v = BackgroundLibrary(orb_features=s.orb_features)

@@ -23,6 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bssim.jscc import default_checkpoint_path
+from bssim.jscc.checkpoint import read_checkpoint
+from bssim.semantic.task import TASK_METRICS
+from bssim.metrics import masked_psnr_db, psnr_db
+from bssim.jscc import transmit
+from bssim.content.media import video_frame_range
+from bssim.files import read_frames
 
 EVAL_FRAMES = {"vtest.avi": (400, 795), "Megamind.avi": (135, 270)}  # [start, stop) of the evaluation parts
 
@@ -62,23 +69,18 @@ def check_disjoint(frames: Sequence[EvalFrame], trained_on: Sequence[str], model
 
 def training_frames(checkpoint: str | Path | None) -> list[str]:
     """Video frames (``file#index``) a checkpoint was trained on (its meta ``video_frames``)."""
-    from bssim.jscc import default_checkpoint_path
-    from bssim.jscc.checkpoint import read_checkpoint
 
     meta = read_checkpoint(checkpoint if checkpoint is not None else default_checkpoint_path()).get("meta", {})
     return list(meta.get("video_frames", []))
 
 
 def _original_analysis(image: np.ndarray) -> dict:
-    from bssim.semantic.task import TASK_METRICS
 
     return {m: analyse(image) for m, (analyse, _) in TASK_METRICS.items()}
 
 
 def score(original: np.ndarray, analysis: dict, rec: np.ndarray) -> dict[str, float]:
     """Task metrics, whole-frame PSNR and PSNR inside the original's person mask."""
-    from bssim.metrics import masked_psnr_db, psnr_db
-    from bssim.semantic.task import TASK_METRICS
 
     out = {m: compare(analysis[m], analyse(rec)) for m, (analyse, compare) in TASK_METRICS.items()}
     out["psnr_db"] = psnr_db(original, rec)
@@ -89,7 +91,6 @@ def score(original: np.ndarray, analysis: dict, rec: np.ndarray) -> dict[str, fl
 def compare_models(models: dict[str, object], frames: Sequence[EvalFrame], s: CompareSettings = CompareSettings(),
                    progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:  # fmt: skip
     """One row per (frame, model, SNR); module docstring."""
-    from bssim.jscc import transmit
 
     rows, total, done = [], len(frames) * len(models) * len(s.snrs_db), 0
     for f in frames:
@@ -138,8 +139,6 @@ def paired_summary(rows: pd.DataFrame, reference: str,
 def read_eval_frames(spec: str) -> list[EvalFrame]:
     """Frames ``PATH:START:STOP:STEP``; they must lie in the video's evaluation part when it is
     one of :data:`EVAL_FRAMES`."""
-    from bssim.content.media import video_frame_range
-    from bssim.files import read_frames
 
     path, idx = video_frame_range(spec)
     lo, hi = EVAL_FRAMES.get(path.name, (0, 1 << 30))

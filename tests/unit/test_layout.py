@@ -88,3 +88,23 @@ def test_layers_are_known():
     units = {_unit(p) for p in _modules()}
     for u in units:
         _layer(u)
+
+
+# In-function bssim imports kept on purpose: the training path (`bssim jscc train`) must run on a
+# machine with torch, OpenCV, NumPy and pandas only (test_jscc.py::test_training_path_needs_no_heavy_dependencies),
+# so these load the pydantic scenario, the semantic models and the codec baselines only when used.
+LAZY_ON_PURPOSE = {"bssim/jscc/train.py", "bssim/jscc/data.py", "bssim/jscc/evaluate.py"}
+
+
+def test_bssim_imports_sit_at_the_top_of_the_file():
+    hidden = []
+    for path in _modules():
+        rel = str(path.relative_to(PACKAGE.parent))
+        tree = ast.parse(path.read_text(), filename=rel)
+        top = {id(n) for n in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top:
+                name = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                if name and name.startswith("bssim") and rel not in LAZY_ON_PURPOSE:
+                    hidden.append(f"{rel}:{node.lineno} {name}")
+    assert not hidden, "bssim imports inside functions (move them to the top):\n" + "\n".join(hidden)
