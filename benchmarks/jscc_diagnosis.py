@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from bssim.atomic import write_text
-from bssim.jscc import load_model
+from bssim.jscc import load_model, yang_kim_checkpoint_path
 from bssim.jscc.checkpoint import build_model
 from bssim.jscc.config import JSCCConfig
 from bssim.jscc.data import center_crop, load_training_images
@@ -103,7 +103,7 @@ def make(name: str) -> Variant:
             m.init_from_basis(q.T.numpy(), np.full(192, 0.5))
         return Variant(m)
     if name in ("overfit_yk", "ft_yk", "ft_yk_imgnorm"):
-        return Variant(load_model(precision="fp32"), "image" if "imgnorm" in name else "model")
+        return Variant(load_model(yang_kim_checkpoint_path(), precision="fp32"), "image" if "imgnorm" in name else "model")
     m = build_model(JSCCConfig())
     if "nobn" in name:
         strip_bn(m)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from bssim.atomic import write_text
 from bssim.files import list_images, read_image
-from bssim.jscc import load_model, transmit
+from bssim.jscc import load_model, transmit, yang_kim_checkpoint_path
 from bssim.jscc.data import center_crop, load_training_images
 from bssim.jscc.digital import image_tensor
 from bssim.jscc.linear import blocks_to_image, coefficients_for_rate, default_linear_basis, image_to_blocks
@@ -93,7 +93,7 @@ def readout(model, w: torch.Tensor, image: np.ndarray, n: int) -> np.ndarray:
 
 
 def probe_readout(kodak: list[np.ndarray], data: str) -> list[dict]:
-    model = load_model(precision="fp32")
+    model = load_model(yang_kim_checkpoint_path(), precision="fp32")
     train, _, _ = load_training_images(data)
     fit_set = [center_crop(im, 256) for im in train]
     rows = []

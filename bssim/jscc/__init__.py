@@ -44,6 +44,7 @@ __all__ = [
     "JSCCConfig",
     "TransmitResult",
     "default_checkpoint_path",
+    "yang_kim_checkpoint_path",
     "load_model",
     "payload_bits",
     "transmit",
@@ -51,6 +52,7 @@ __all__ = [
 
 DEFAULT_CHECKPOINT_NAME = "jscc_default.pt"
 SEMANTIC_CHECKPOINT_NAME = "jscc_semantic.pt"
+YANG_KIM_CHECKPOINT_NAME = "jscc_yang_kim.pt"
 
 
 def default_checkpoint_path() -> Path:
@@ -61,6 +63,11 @@ def default_checkpoint_path() -> Path:
 def semantic_checkpoint_path() -> Path:
     """The shipped seed-002 fine-tune: ``bssim/jscc/checkpoints/jscc_semantic.pt`` (MODEL_CARD.md)."""
     return default_checkpoint_path().with_name(SEMANTIC_CHECKPOINT_NAME)
+
+
+def yang_kim_checkpoint_path() -> Path:
+    """The previous default, Yang & Kim's architecture (``e7ddf3f24410``), kept for the diagnosis of issue 18."""
+    return default_checkpoint_path().with_name(YANG_KIM_CHECKPOINT_NAME)
 
 
 def load_model(path: str | Path | None = None, device: str = "cpu", precision: str = "auto") -> JSCCModel:

@@ -64,16 +64,18 @@ def dequantise_codes(nu16: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor,
 
 
 class ResidualEncoder(nn.Module):
-    """R: three stride-2 convs to (C_s, H/8, W/8) (also the policy's view), modulated residual blocks, 1×1 to K, zero-initialised."""
+    """R: stride-2 convs to (C_s, H/b, W/b) (also the policy's view), modulated residual blocks, 1×1 to K, zero-initialised."""
 
     def __init__(self, cfg: JSCCConfig, k: int) -> None:
         super().__init__()
-        s = cfg.block_px // 4  # total stride b = 4·s; stages of 2, 2 and s
+        s = min(cfg.block_px // 4, 2)  # strides 2, 2, s, then 2 per further doubling: total stride b
+        extra = [m for _ in range(max(cfg.block_px // 8, 1).bit_length() - 1)
+                 for m in (nn.Conv2d(cfg.c_s, cfg.c_s, 3, 2, 1), nn.ReLU(inplace=True))]
         self.features = nn.Sequential(
             nn.Conv2d(3, cfg.c_full, 5, 2, 2), nn.ReLU(inplace=True),
             nn.Conv2d(cfg.c_full, cfg.c_half, 3, 2, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(cfg.c_half, cfg.c_s, 3, s, 1) if s > 1 else nn.Conv2d(cfg.c_half, cfg.c_s, 3, 1, 1),
-            nn.ReLU(inplace=True),
+            nn.Conv2d(cfg.c_half, cfg.c_s, 3, s, 1), nn.ReLU(inplace=True),
+            *extra,
         )  # fmt: skip
         self.res = ModulatedResStack(cfg.c_s, cfg.n_res, norm=False)
         self.out = nn.Conv2d(cfg.c_s, k, 1)

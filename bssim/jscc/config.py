@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 
+BLOCKS_PX = (4, 8, 16)  # anchored: block sides with a shipped linear basis (linear_b{b}.pt)
 ARCHS = ("yang_kim", "anchored")
 
 
@@ -56,8 +57,8 @@ class JSCCConfig:
             raise ValueError(f"n_fixed_groups must be in 1..{self.n_groups} (c_out / group_size), got {self.n_fixed_groups}")
         if self.arch not in ARCHS:
             raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
-        if self.block_px not in (4, 8):
-            raise ValueError(f"block_px must be 4 or 8, got {self.block_px}")
+        if self.block_px not in BLOCKS_PX:
+            raise ValueError(f"block_px must be one of {BLOCKS_PX}, got {self.block_px}")
         if self.snr_max_db <= self.snr_min_db:
             raise ValueError(f"snr_max_db ({self.snr_max_db}) must exceed snr_min_db ({self.snr_min_db})")
 

@@ -39,6 +39,7 @@ from bssim.jscc import transmit
 from bssim.jscc import load_model
 from bssim.files import list_images, read_image
 from bssim.jscc.channels import CHANNELS, CSI_MODES
+from bssim.jscc.config import BLOCKS_PX
 
 SUMMARY_KEYS = ("psnr_db", "ssim", "ms_ssim", "rate", "cbr")
 
@@ -69,8 +70,8 @@ class EvalSettings:
             raise ValueError(f"--channel must be a comma-separated list of awgn, rayleigh; got {','.join(self.channels)!r}")
         if self.csi not in CSI_MODES:
             raise ValueError(f"--csi must be one of {', '.join(CSI_MODES)}; got {self.csi!r}")
-        if self.linear_block not in (0, 4, 8):
-            raise ValueError(f"--linear-block must be 8 or 4 (a shipped basis) or 0 (none), got {self.linear_block}")
+        if self.linear_block not in (0, *BLOCKS_PX):
+            raise ValueError(f"--linear-block must be one of {BLOCKS_PX} (a shipped basis) or 0 (none), got {self.linear_block}")
         if self.bits_per_value < 1:
             raise ValueError(f"--bits-per-value must be >= 1, got {self.bits_per_value}")
 

@@ -20,9 +20,9 @@ from bssim.jscc.train import fresh_model
 SMALL = {"c_full": 4, "c_half": 8, "c_s": 8, "n_res": 1, "policy_hidden": 8, "arch": "anchored", "block_px": 8}
 
 
-def needs_basis() -> None:
-    if not default_linear_basis_path(8).is_file():
-        pytest.skip(f"shipped basis {default_linear_basis_path(8)} absent")
+def needs_basis(block_px: int = 8) -> None:
+    if not default_linear_basis_path(block_px).is_file():
+        pytest.skip(f"shipped basis {default_linear_basis_path(block_px)} absent")
 
 
 def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -36,17 +36,17 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * math.log10(255**2 / max(float(np.mean((a.astype(float) - b.astype(float)) ** 2)), 1e-12))
 
 
-@pytest.fixture(scope="module")
-def model() -> AnchoredJSCC:
-    needs_basis()
+@pytest.fixture(scope="module", params=[8, 16], ids=["b8", "b16"])
+def model(request: pytest.FixtureRequest) -> AnchoredJSCC:
+    needs_basis(request.param)
     torch.manual_seed(0)
-    return fresh_model(JSCCConfig(**SMALL)).eval()
+    return fresh_model(JSCCConfig(**{**SMALL, "block_px": request.param})).eval()
 
 
 def test_starts_as_the_linear_code(model: AnchoredJSCC) -> None:
     """At initialisation the network is the linear anchor: same image (noiseless, up to rounding), same symbols."""
     img = photo(44, 60)
-    basis = default_linear_basis(8)
+    basis = default_linear_basis(model.cfg.block_px)
     for n, k_over_n in ((8, 1 / 12), (16, 1 / 6)):
         net = transmit(model, img, 20.0, channel="none", n_active=n)
         lin = linear_transmit(img, basis, k_over_n, None)
@@ -71,8 +71,9 @@ def test_symbols_have_unit_power_and_nested_levels(model: AnchoredJSCC) -> None:
 def test_side_information_counted_and_required(model: AnchoredJSCC) -> None:
     img = photo(40, 40)
     res = transmit(model, img, 10.0, n_active=8, bits_per_value=8)
-    lh = lw = 40 // 4
-    assert res.payload_bits == 8 * lh * lw * 8 + 16 + 32 * 8 * 4
+    b = model.cfg.block_px
+    lh = lw = -(-40 // b) * b // 4  # padded to whole b×b blocks
+    assert res.payload_bits == 8 * lh * lw * 8 + 16 + 32 * 8 * (b // 4) ** 2  # 32 bits per sent coefficient
     z, mask = model.encode(torch.rand(1, 3, 16, 16), torch.tensor([5.0]))
     with pytest.raises(ValueError, match="side information"):
         model.decode(z, mask, torch.tensor([5.0]))
