@@ -11,6 +11,8 @@ Variants:
 - ``yk``: the shipped architecture (Yang & Kim, BatchNorm, per-channel power normalisation,
   sigmoid output), from scratch;
 - ``yk_nobn``: the same with every BatchNorm removed (identity);
+- ``yk_gdn``: every BatchNorm replaced by GDN in the encoders and inverse GDN in the decoder
+  (Ballé et al. 2016: y_i = x_i / sqrt(β_i + Σ_j γ_ij x_j²), inverse: times the root);
 - ``yk_imgnorm``: per-image power normalisation (one scale for all active values) instead of
   per-channel;
 - ``yk_nobn_imgnorm``: both;
@@ -71,6 +73,36 @@ def strip_bn(model: nn.Module) -> nn.Module:
     return model
 
 
+class GDN(nn.Module):
+    """Generalised divisive normalisation (Ballé, Laparra & Simoncelli 2016), x (B, C, H, W) → same shape.
+
+    y_i = x_i / sqrt(β_i + Σ_j γ_ij x_j²); ``inverse``: y_i = x_i · sqrt(…) (IGDN, for decoders).
+    β and γ are kept non-negative by squaring their parameters; β starts at 1, γ at 0.1·I.
+    """
+
+    def __init__(self, channels: int, inverse: bool = False) -> None:
+        super().__init__()
+        self.inverse = inverse
+        self.beta_root = nn.Parameter(torch.ones(channels))
+        self.gamma_root = nn.Parameter(torch.eye(channels).mul(math.sqrt(0.1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gamma = (self.gamma_root**2)[:, :, None, None]
+        norm = torch.sqrt(nn.functional.conv2d(x * x, gamma, self.beta_root**2) + 1e-9)
+        return x * norm if self.inverse else x / norm
+
+
+def bn_to_gdn(model: nn.Module, prefix: str = "") -> nn.Module:
+    """Every BatchNorm2d → GDN, inverse GDN under ``decoder``."""
+    for name, child in model.named_children():
+        path = f"{prefix}{name}"
+        if isinstance(child, nn.BatchNorm2d):
+            setattr(model, name, GDN(child.num_features, inverse=path.startswith("decoder")))
+        else:
+            bn_to_gdn(child, path + ".")
+    return model
+
+
 class Variant:
     """A model and how it sends one batch noiselessly at 8 channels."""
 
@@ -107,6 +139,8 @@ def make(name: str) -> Variant:
     m = build_model(JSCCConfig())
     if "nobn" in name:
         strip_bn(m)
+    if "gdn" in name:
+        bn_to_gdn(m)
     return Variant(m, "image" if "imgnorm" in name else "model")
 
 

@@ -7,7 +7,8 @@ The held-out photographs are those training leaves out (every 10th of the sorted
 image is sent at the policy's choice and at each forced level, with channel seed 1000·j + i
 (the convention of ``bssim jscc eval``). P_forced(r̄) is the time-sharing line through the
 levels' mean PSNRs at the policy's mean rate r̄ (:func:`bssim.jscc.compare.interpolate`).
-Prints one JSON row per SNR: policy PSNR and rate, per-image rates, forced PSNR at r̄, Δ.
+Prints one JSON row per SNR: policy PSNR and rate, per-image rates, forced PSNR at r̄, Δ, and
+every forced level's PSNR (``levels_psnr_db``, which also selects among training runs).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> None:
         forced, _ = interpolate(res[None][1], [(r, p) for lv, (p, r, _) in res.items() if lv is not None])
         print(json.dumps({"snr_db": snr, "policy_psnr_db": res[None][0], "rate": res[None][1], "rates": res[None][2],
                           "forced_psnr_at_rate_db": forced, "delta_db": res[None][0] - forced, "images": names,
+                          "levels_psnr_db": {lv: round(p, 3) for lv, (p, _, _) in res.items() if lv is not None},
                           "model_version": model.model_version}))  # fmt: skip
 
 

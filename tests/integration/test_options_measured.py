@@ -62,12 +62,14 @@ def test_a_photograph_without_library_has_direct_options_only(model):
 def test_analog_options_improve_with_snr_and_count_symbols(vtest):
     frame = vtest.frames[300]
     spec = MeasureSpec(scales=(0.5,), mode="analog", snr_db=(0.0, 20.0))
-    rows = pd.DataFrame(measure_item(frame, vtest.library, [JsccAnalog(jscc_model(None), (8,))], spec).rows)
+    model = jscc_model(None)
+    rows = pd.DataFrame(measure_item(frame, vtest.library, [JsccAnalog(model, (8,))], spec).rows)
     d = rows[rows.scheme == "direct"].set_index("snr_db")
     assert d.loc[20.0, "psnr_db"] > d.loc[0.0, "psnr_db"] + 0.5
-    h, w = 288, 384  # the frame at scale 0.5, sides multiples of 4
-    n = d["n_active"].iloc[0]
-    assert d.loc[0.0, "symbols"] == pytest.approx(n * (h // 4) * (w // 4) / 2 + 16, rel=0.01)
+    h, w = 288, 384  # the frame at scale 0.5, sides multiples of 16 (no block padding)
+    n = int(d["n_active"].iloc[0])
+    side_symbols = -(-model.side_bits(n) // 2)  # the model's side information, as QPSK symbols
+    assert d.loc[0.0, "symbols"] == pytest.approx(n * (h // 4) * (w // 4) / 2 + 16 + side_symbols, rel=0.01)
     assert rows["bits"].isna().all()
 
 
