@@ -21,7 +21,7 @@ from bssim.jscc.evaluate import EvalSettings, evaluate
 from bssim.jscc.report import format_tables, json_clean, write_outputs
 from bssim.jscc.compare import compare, format_compare
 from bssim.jscc.report import json_clean
-from bssim.jscc.config import JSCCConfig
+from bssim.jscc.config import BLOCKS_PX, JSCCConfig
 
 jscc_app = typer.Typer(help="Adaptive-rate deep JSCC: train, evaluate, compare, export.", no_args_is_help=True)
 
@@ -50,7 +50,7 @@ def train_cmd(
     c_full: int = typer.Option(32, "--c-full", help="Width of the 7x7 conv at full resolution."),
     n_res: int = typer.Option(2, "--n-res", help="Residual blocks per side."),
     arch: str = typer.Option("yang_kim", "--arch", help="yang_kim (Yang & Kim 2022) or anchored (starts as the linear code, issue 18)."),
-    block: int = typer.Option(8, "--block", help="anchored: block side b in px (4, 8 or 16) of the linear basis it starts from."),
+    block: int = typer.Option(8, "--block", help=f"anchored: block side b in px {BLOCKS_PX} of the linear basis it starts from."),
     linear_lr_scale: float = typer.Option(1.0, "--linear-lr-scale", help="anchored: learning-rate factor of the linear transforms."),
     loss: str = typer.Option("mse", "--loss", help="mse, or db: each crop's MSE weighted by 1/its MSE (the mean PSNR's gradient)."),
     target_rate: float = typer.Option(0.5, "--target-rate", help="Mean share of active channels (0: fixed λ)."),
@@ -213,7 +213,7 @@ def eval_cmd(
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Ideal separation baseline (policy rows)."),
     levels: bool = typer.Option(True, "--levels/--no-levels", help="Rows for every forced rate level."),
     noiseless: bool = typer.Option(True, "--noiseless/--no-noiseless", help="Rows without channel noise (ceiling)."),
-    linear_block: int = typer.Option(8, "--linear-block", help="Block side (4, 8 or 16) of the linear anchor's shipped basis (linear_psnr_db; 0: none)."),
+    linear_block: int = typer.Option(8, "--linear-block", help=f"Block side {BLOCKS_PX} of the linear anchor's shipped basis (linear_psnr_db; 0: none)."),
     metrics: bool = typer.Option(True, "--ssim/--no-ssim", help="SSIM and MS-SSIM on the policy rows."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16."),
     force: bool = typer.Option(False, "--force", help="Write into an existing --out folder."),

@@ -51,8 +51,7 @@ class JsccAnalog:
         snr = float(model.cfg.snr_max_db if job.snr_db is None else job.snr_db)
         channel = "none" if job.snr_db is None else job.channel
         levels = analog_levels(model, image, [s.value for s in settings], snr, channel, generator(job.seed, snr))
-        side = getattr(model, "side_bits", lambda n: 0)
-        return [Coded(k + math.ceil(side(n) / 2), img, float(n)) for k, img, n in levels]
+        return [Coded(k + math.ceil(model.side_bits(n) / 2), img, float(n)) for k, img, n in levels]
 
 
 def analog_factory(name: str, semantic: bool):

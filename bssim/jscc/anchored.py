@@ -25,6 +25,7 @@ needs: :meth:`encode_side` returns it and :meth:`decode` takes it.
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 import torch
@@ -68,9 +69,9 @@ class ResidualEncoder(nn.Module):
 
     def __init__(self, cfg: JSCCConfig, k: int) -> None:
         super().__init__()
-        s = min(cfg.block_px // 4, 2)  # strides 2, 2, s, then 2 per further doubling: total stride b
-        extra = [m for _ in range(max(cfg.block_px // 8, 1).bit_length() - 1)
-                 for m in (nn.Conv2d(cfg.c_s, cfg.c_s, 3, 2, 1), nn.ReLU(inplace=True))]
+        s = min(cfg.block_px // 4, 2)  # strides 2, 2, s (b = 4: s = 1), then one stride-2 stage per doubling above 8
+        n_extra = int(math.log2(cfg.block_px // 8)) if cfg.block_px > 8 else 0
+        extra = [m for _ in range(n_extra) for m in (nn.Conv2d(cfg.c_s, cfg.c_s, 3, 2, 1), nn.ReLU(inplace=True))]
         self.features = nn.Sequential(
             nn.Conv2d(3, cfg.c_full, 5, 2, 2), nn.ReLU(inplace=True),
             nn.Conv2d(cfg.c_full, cfg.c_half, 3, 2, 1), nn.ReLU(inplace=True),
