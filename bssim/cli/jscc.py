@@ -52,6 +52,7 @@ def train_cmd(
     arch: str = typer.Option("yang_kim", "--arch", help="yang_kim (Yang & Kim 2022) or anchored (starts as the linear code, issue 18)."),
     block: int = typer.Option(8, "--block", help=f"anchored: block side b in px {BLOCKS_PX} of the linear basis it starts from."),
     linear_lr_scale: float = typer.Option(1.0, "--linear-lr-scale", help="anchored: learning-rate factor of the linear transforms."),
+    coef_order: str = typer.Option("", "--coef-order", help="anchored: index or variance (per image, SoftCast); with --init it replaces the checkpoint's (default: keep)."),
     loss: str = typer.Option("mse", "--loss", help="mse, or db: each crop's MSE weighted by 1/its MSE (the mean PSNR's gradient)."),
     target_rate: float = typer.Option(0.5, "--target-rate", help="Mean share of active channels (0: fixed λ)."),
     rate_weight: float = typer.Option(0.0, "--rate-weight", help="λ per active group (start value; fixed if --target-rate 0)."),
@@ -79,7 +80,7 @@ def train_cmd(
             init=str(init) if init else "", fixed_level=fixed_level, seed=seed, device=device, precision=precision, threads=threads,
             max_seconds=60.0 * max_minutes, stop_epoch=stop_epoch,
             model={"c_s": c_s, "c_half": c_half, "c_full": c_full, "n_res": n_res, "arch": arch, "block_px": block},
-            linear_lr_scale=linear_lr_scale, loss=loss,
+            linear_lr_scale=linear_lr_scale, loss=loss, coef_order=coef_order,
         )  # fmt: skip
         if resume is not None and init is not None:
             raise ValueError("--init and --resume exclude each other: --init starts a fine-tune, --resume continues one")
@@ -183,6 +184,7 @@ def export_cmd(
     src: Path = typer.Argument(..., help="Training checkpoint."),
     dst: Path = typer.Argument(..., help="Output (float16 weights, no optimizer state)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing DST."),
+    coef_order: str = typer.Option("", "--coef-order", help="anchored: set the coefficient order, index or variance (no weight changes; default: keep)."),
 ) -> None:
     """Export a training checkpoint for shipping (weights only, float16)."""
 
@@ -190,7 +192,7 @@ def export_cmd(
         if not src.is_file():
             raise FileNotFoundError(f"SRC {src}: no such checkpoint")
         check_output_file(dst, "DST", force=force)
-        p = export_checkpoint(src, dst)
+        p = export_checkpoint(src, dst, coef_order=coef_order)
     except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
     typer.echo(f"wrote {p} ({p.stat().st_size / 1e6:.2f} MB)")

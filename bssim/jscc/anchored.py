@@ -11,15 +11,17 @@ training then adds nonlinear terms, each zero-initialised::
     straight-through in training)
     s_i = a · λ_i^(−1/4) · exp(γ_i(SNR)) · (c_i − ν_i)      γ: learned, zero-initialised;
                                    a sets the mean power per active real value to 1/2
-    z  = pixel_shuffle(s, b/4)     (B, C'_c, H/4, W/4): channel j holds coefficients
-                                   j·(b/4)² … (j+1)·(b/4)² − 1, so the nested rate levels keep
-                                   the top coefficients
+    z  = pixel_shuffle(s_π, b/4)   (B, C'_c, H/4, W/4): channel j holds slots j·(b/4)² … (j+1)·(b/4)² − 1
+                                   of the order π: basis order (coef_order "index"), or per
+                                   image by decreasing λ_i (coef_order "variance", SoftCast's
+                                   selection); the nested rate levels keep the first slots
     ĉ_i = ν_i + a g_i λ_i / (a² g_i² λ_i + N0) · y_i,  N0 = σ²/2 per real value   (LMMSE)
     x̂  = Aᵀ-init synthesis(ĉ) + block mean + F(x_lin, SNR)   F: refiner at H/4, last conv zero
 
 So the policy, rate levels, channel-use counts and bitstreams of :class:`AdaptiveJSCC`
 carry over; what is new is the side information (:meth:`side_bits`), which the decoder
-needs: :meth:`encode_side` returns it and :meth:`decode` takes it.
+needs: :meth:`encode_side` returns it and :meth:`decode` takes it. With ``variance`` order
+the receiver repeats π from the λ_i it receives; a K-bit map says which coefficients they are.
 """
 
 from __future__ import annotations
@@ -137,9 +139,19 @@ class AnchoredJSCC(nn.Module):
         """Images are padded to multiples of this (b) before encoding."""
         return self.cfg.block_px
 
+    @property
+    def coefficients_per_channel(self) -> int:
+        """(b/4)²: coefficients per block that one channel carries."""
+        return self.r * self.r
+
+    @property
+    def sends_coefficient_map(self) -> bool:
+        """Whether the side information starts with a K-bit map of the sent coefficients (``variance`` order)."""
+        return self.cfg.coef_order == "variance"
+
     def side_bits(self, n_active: int) -> int:
-        """Side information of one image at ``n_active`` channels: 32 bits per sent coefficient."""
-        return SIDE_BITS_PER_COEFFICIENT * int(n_active) * self.r * self.r
+        """Side information of one image at ``n_active`` channels: 32 bits per sent coefficient (+ K map bits)."""
+        return SIDE_BITS_PER_COEFFICIENT * int(n_active) * self.r * self.r + (self.k if self.sends_coefficient_map else 0)
 
     def encoder_modules(self) -> tuple[nn.Module, ...]:
         """What phase 3 of training freezes (the transmitter)."""
@@ -190,13 +202,24 @@ class AnchoredJSCC(nn.Module):
         choice = sample_choice(logits, tau) if self.training else argmax_choice(logits)
         return choice_to_mask(choice, self.cfg)
 
-    def _coef_mask(self, mask: torch.Tensor) -> torch.Tensor:
-        return mask.repeat_interleave(self.r * self.r, dim=1)  # (B, K)
+    def sent_coefficients(self, lam: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """λ (B, K), channel mask (B, C'_c) → (coefficient mask (B, K), slot order π (B, K)).
 
-    def _gains(self, lam: torch.Tensor, mask: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
-        """a·g_i (B, K): λ^(−1/4)·exp(γ(SNR)), scaled to mean power 1/2 per active real value."""
-        cm = self._coef_mask(mask)
-        lam = torch.where(cm > 0, lam, torch.ones_like(lam)).clamp_min(_LAM_MIN)  # inactive: not sent, may be 0
+        Slot j of the channels carries coefficient π_j; the mask's first n channels carry the
+        first n·(b/4)² slots. π: basis order (``index``) or decreasing λ, ties by index
+        (``variance``; unsent coefficients have λ = 0 at the receiver, so it repeats π).
+        """
+        bsz, k = lam.shape
+        if self.cfg.coef_order == "variance":
+            order = torch.argsort(lam.detach(), dim=1, descending=True, stable=True)
+        else:
+            order = torch.arange(k, device=lam.device).expand(bsz, k)
+        slots_on = mask.repeat_interleave(self.r * self.r, dim=1)
+        return torch.zeros_like(slots_on).scatter(1, order, slots_on), order
+
+    def _gains(self, lam: torch.Tensor, cm: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        """a·g_i (B, K): λ^(−1/4)·exp(γ(SNR)), scaled to mean power 1/2 per sent real value (cm: sent coefficients)."""
+        lam = torch.where(cm > 0, lam, torch.ones_like(lam)).clamp_min(_LAM_MIN)  # unsent: may be 0
         g = lam.pow(-0.25) * torch.exp(self.gain(snr_feature(snr_db).to(lam.device)))
         power = (cm * g * g * lam).sum(dim=1, keepdim=True) / cm.sum(dim=1, keepdim=True).clamp_min(1.0)
         return g * torch.rsqrt(2.0 * power.clamp_min(1e-30)) * cm
@@ -204,9 +227,10 @@ class AnchoredJSCC(nn.Module):
     def symbols(self, c: torch.Tensor, mask: torch.Tensor, snr_db: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Coefficients → (channel symbols z (B, C'_c, H/4, W/4), side information (B, 2, K): ν, λ as received)."""
         nu, lam = quantise_side(c.mean(dim=(2, 3)), c.var(dim=(2, 3), unbiased=False))
-        g = self._gains(lam, mask, snr_db)
-        s = (c - nu[:, :, None, None]) * g[:, :, None, None]
-        return F.pixel_shuffle(s, self.r), torch.stack([nu, lam], dim=1)
+        cm, order = self.sent_coefficients(lam, mask)
+        s = (c - nu[:, :, None, None]) * self._gains(lam, cm, snr_db)[:, :, None, None]
+        slots = s.gather(1, order[:, :, None, None].expand_as(s))
+        return F.pixel_shuffle(slots, self.r), torch.stack([nu, lam], dim=1)
 
     def encode_side(self, x: torch.Tensor, snr_db: torch.Tensor, tau: float = 1.0, n_active: int | None = None):
         """x (B, 3, H, W) in [0, 1] → (z (B, C'_c, H'/4, W'/4), mask (B, C'_c), side (B, 2, K)); H' = H padded to b."""
@@ -226,11 +250,13 @@ class AnchoredJSCC(nn.Module):
             raise ValueError("this JSCC model (arch 'anchored') needs the side information from encode_side() to decode")
         nu, lam = side[:, 0], side[:, 1]
         snr_db = snr_db.to(y.device).float().reshape(-1)
-        g = self._gains(lam, mask, snr_db)
+        cm, order = self.sent_coefficients(lam, mask)
+        g = self._gains(lam, cm, snr_db)
         n0 = (0.5 * torch.pow(10.0, -snr_db / 10.0))[:, None]
         w = g * lam / (g * g * lam + n0).clamp_min(1e-30)
-        yc = F.pixel_unshuffle(y.float() * mask[:, :, None, None], self.r)
-        c_hat = (nu * self._coef_mask(mask))[:, :, None, None] + w[:, :, None, None] * yc
+        slots = F.pixel_unshuffle(y.float() * mask[:, :, None, None], self.r)
+        yc = torch.zeros_like(slots).scatter(1, order[:, :, None, None].expand_as(slots), slots)
+        c_hat = (nu * cm)[:, :, None, None] + w[:, :, None, None] * yc
         x_lin = self._add_mean(F.conv_transpose2d(c_hat, self.synthesis.weight, stride=self.cfg.block_px))
         snr = snr_feature(snr_db)
         with self._autocast(y.device):

@@ -16,6 +16,10 @@ G = groups − fixed ones (k = 0..G). A level is the number of active channels
 Architecture (``arch``): ``yang_kim`` (:class:`bssim.jscc.model.AdaptiveJSCC`) or ``anchored``
 (:class:`bssim.jscc.anchored.AnchoredJSCC`, the linear-anchored model of issue 18, on
 ``block_px``×``block_px`` blocks; ``block_px`` is unused by ``yang_kim``).
+
+Coefficient order (``coef_order``, anchored only): at n active channels the model sends
+n·(b/4)² of its K coefficients per block, either the first ones in basis order (``index``)
+or, per image, those of largest variance λ_i (``variance``, SoftCast's selection).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 BLOCKS_PX = (4, 8, 16)  # anchored: block sides with a shipped linear basis (linear_b{b}.pt)
 ARCHS = ("yang_kim", "anchored")
+COEF_ORDERS = ("index", "variance")  # anchored: which coefficients a rate level sends
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class JSCCConfig:
     snr_max_db: float = 20.0
     arch: str = "yang_kim"
     block_px: int = 8
+    coef_order: str = "index"
 
     def __post_init__(self) -> None:
         for name in ("c_full", "c_half", "c_s", "c_out", "group_size", "policy_hidden"):
@@ -59,6 +65,8 @@ class JSCCConfig:
             raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
         if self.block_px not in BLOCKS_PX:
             raise ValueError(f"block_px must be one of {BLOCKS_PX}, got {self.block_px}")
+        if self.coef_order not in COEF_ORDERS:
+            raise ValueError(f"coef_order must be one of {COEF_ORDERS}, got {self.coef_order!r}")
         if self.snr_max_db <= self.snr_min_db:
             raise ValueError(f"snr_max_db ({self.snr_max_db}) must exceed snr_min_db ({self.snr_min_db})")
 

@@ -13,8 +13,10 @@ Bitstream of one image (its length × 8 is the bits bssim counts)::
     H, W (u16 each) | channel mask (ceil(C'_c / 8) bytes) | [side information] | latent bitstream
 
 The side information is only there for models that need it (``model.side_bits(n) > 0``, the
-anchored model of :mod:`bssim.jscc.anchored`): per sent coefficient its per-image mean
-(float16) and log2 variance code q (int16, λ = 2^(q/256)), 4 bytes, big-endian.
+anchored model of :mod:`bssim.jscc.anchored`): for ``coef_order = "variance"`` first a map of
+the K coefficients, 1 bit each (sent or not, ceil(K / 8) bytes); then per sent coefficient,
+in index order, its per-image mean (float16) and log2 variance code q (int16,
+λ = 2^(q/256)), 4 bytes, big-endian.
 
 A rate level is a number of active channels: ``None`` is the policy's own choice; an
 integer from ``model.rate_levels`` forces the nested mask of that many channels (models
@@ -81,28 +83,36 @@ def _encode_masks_side(model, x: torch.Tensor, snr: torch.Tensor, levels: Sequen
 
 
 def side_bytes(model, side: torch.Tensor, mask: torch.Tensor) -> bytes:
-    """Side information (2, K) of the active coefficients → bytes (float16 mean, int16 log2-variance code)."""
+    """Side information (2, K) of the sent coefficients → bytes ([coefficient map], float16 mean, int16 log2-variance code)."""
 
-    active = mask.repeat_interleave(model.side_bits(1) // 32, dim=0) > 0.5
+    active = model.sent_coefficients(side[1][None], mask[None])[0][0] > 0.5
     nu, q = quantise_codes(side[0, active], side[1, active])
-    return np.stack([nu.numpy().astype(">f2").view(">i2"), q.numpy().astype(">i2")], axis=1).astype(">i2").tobytes()
+    coded = np.stack([nu.numpy().astype(">f2").view(">i2"), q.numpy().astype(">i2")], axis=1).astype(">i2").tobytes()
+    return (np.packbits(active.numpy()).tobytes() if model.sends_coefficient_map else b"") + coded
 
 
 def parse_side(model, data: bytes, mask: np.ndarray) -> tuple[torch.Tensor, int]:
-    """Inverse of :func:`side_bytes`: (side (2, K) with zeros at inactive coefficients, bytes read)."""
+    """Inverse of :func:`side_bytes`: (side (2, K) with zeros at unsent coefficients, bytes read)."""
 
-    per = model.side_bits(1) // 32
-    active = np.repeat(mask, per)
+    n_map = math.ceil(model.k / 8) if model.sends_coefficient_map else 0
+    if len(data) < n_map:
+        raise ValueError(f"JSCC image bitstream too short for its coefficient map ({len(data)} < {n_map} bytes)")
+    if n_map:
+        active = np.unpackbits(np.frombuffer(data[:n_map], np.uint8))[: model.k].astype(bool)
+    else:
+        active = np.repeat(mask, model.coefficients_per_channel)
     n = int(active.sum())
-    if len(data) < 4 * n:
-        raise ValueError(f"JSCC image bitstream too short for its side information ({len(data)} < {4 * n} bytes)")
-    raw = np.frombuffer(data[: 4 * n], dtype=">i2").reshape(n, 2)
+    if n != int(mask.sum()) * model.coefficients_per_channel:
+        raise ValueError(f"JSCC image bitstream: its coefficient map has {n} coefficients, its channel mask needs {int(mask.sum()) * model.coefficients_per_channel}")
+    if len(data) < n_map + 4 * n:
+        raise ValueError(f"JSCC image bitstream too short for its side information ({len(data)} < {n_map + 4 * n} bytes)")
+    raw = np.frombuffer(data[n_map : n_map + 4 * n], dtype=">i2").reshape(n, 2)
     nu, lam = dequantise_codes(torch.from_numpy(raw[:, 0].astype(">i2").view(">f2").astype(np.float32)),
                                torch.from_numpy(raw[:, 1].astype(np.int64)))  # fmt: skip
     side = torch.zeros(2, active.size)
     side[0, torch.from_numpy(active)] = nu
     side[1, torch.from_numpy(active)] = lam
-    return side, 4 * n
+    return side, n_map + 4 * n
 
 
 def _encode_masks(model, x: torch.Tensor, snr: torch.Tensor, levels: Sequence[int | None]):

@@ -25,7 +25,8 @@ dB per crop)::
   U²-Net-p sees), computed once per training image and carried through the crops'
   augmentations as a fourth plane. ``videos`` adds training frames of videos
   (``PATH:START:STOP:STEP``); ``init`` starts from a checkpoint's weights (a fine-tune: new
-  optimizer, epochs counted from 0), its hash recorded.
+  optimizer, epochs counted from 0), its hash recorded; ``coef_order``, if set, replaces the
+  init checkpoint's coefficient order (:mod:`bssim.jscc.config`; it changes no weights).
 - ``fixed_level`` > 0 trains a fixed-rate model (every crop at that level, no policy):
   the reference for "adaptive within 0.3 dB of fixed rate at the same mean rate".
 
@@ -57,6 +58,7 @@ from bssim.jscc.channels import awgn
 from bssim.jscc.checkpoint import JSCCModel, build_model, model_from_checkpoint, read_checkpoint, save_checkpoint
 from bssim.jscc.data import center_crop, find_cifar_dir, load_training_images, load_video_frames
 from bssim.jscc.linear import default_linear_basis
+from bssim.jscc.config import COEF_ORDERS
 from bssim.jscc.model import JSCCConfig
 from bssim.jscc.policy import argmax_choice, choice_to_mask, expected_groups, level_index, sample_choice
 from bssim.jscc.precision import resolve_precision
@@ -100,6 +102,7 @@ class TrainSettings:
     init: str = ""
     grad_clip: float = 1.0
     linear_lr_scale: float = 1.0
+    coef_order: str = ""
     loss: str = "mse"
     seed: int = 0
     device: str = "cpu"
@@ -130,6 +133,7 @@ class TrainSettings:
                   ("max_seconds", self.max_seconds >= 0.0, ">= 0 (0: no limit)"),
                   ("linear_lr_scale", self.linear_lr_scale > 0.0, "> 0"),
                   ("loss", self.loss in ("mse", "db"), "mse or db"),
+                  ("coef_order", self.coef_order in ("", *COEF_ORDERS), f"one of {COEF_ORDERS} (or empty: the model's)"),
                   ("stop_epoch", 0 <= self.stop_epoch <= self.epochs, "in 0..epochs (0: none)"),
                   ("semantic_weight", 0.0 <= self.semantic_weight <= 1.0, "in [0, 1]"),
                   ("phase_fractions", len(self.phase_fractions) == 3 and min(self.phase_fractions) >= 0
@@ -364,9 +368,9 @@ def init_state(s: TrainSettings, resume: str | Path | None) -> RunState:
     if resume is None:
         torch.manual_seed(s.seed)
         if s.init:
-            model = model_from_checkpoint(read_checkpoint(s.init), device=s.device)
+            model = model_from_checkpoint(with_coef_order(read_checkpoint(s.init), s.coef_order), device=s.device)
         else:
-            model = fresh_model(JSCCConfig(**s.model)).to(s.device)
+            model = fresh_model(JSCCConfig(**s.model, **({"coef_order": s.coef_order} if s.coef_order else {}))).to(s.device)
         return RunState(model, make_optimizer(model, s), s.rate_weight)
     obj = read_checkpoint(resume)
     model = model_from_checkpoint(obj, device=s.device)
@@ -453,12 +457,23 @@ def train(s: TrainSettings, resume: str | Path | None = None,
     return st.model, st.log
 
 
-def export_checkpoint(src: str | Path, dst: str | Path, half: bool = True) -> Path:
-    """Copy a training checkpoint without optimizer state (float16 weights if ``half``)."""
-    obj = read_checkpoint(src)
+def with_coef_order(obj: dict, coef_order: str) -> dict:
+    """A checkpoint dict whose config has ``coef_order`` (empty: unchanged); no weight changes."""
+    if not coef_order:
+        return obj
+    if coef_order not in COEF_ORDERS:
+        raise ValueError(f"--coef-order must be one of {COEF_ORDERS}, got {coef_order!r}")
+    return {**obj, "config": {**obj["config"], "coef_order": coef_order}}
+
+
+def export_checkpoint(src: str | Path, dst: str | Path, half: bool = True, coef_order: str = "") -> Path:
+    """Copy a training checkpoint without optimizer state (float16 weights if ``half``), its coefficient order replaced if given."""
+    obj = with_coef_order(read_checkpoint(src), coef_order)
     model = model_from_checkpoint(obj)
     meta = dict(obj.get("meta", {}))
     meta["exported_from"] = Path(src).name
+    if coef_order:
+        meta["coef_order_set_on_export"] = coef_order
     meta["weights_dtype"] = "float16" if half else "float32"
     return save_checkpoint(dst, model, meta, half=half)
 

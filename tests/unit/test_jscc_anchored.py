@@ -36,15 +36,18 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * math.log10(255**2 / max(float(np.mean((a.astype(float) - b.astype(float)) ** 2)), 1e-12))
 
 
-@pytest.fixture(scope="module", params=[8, 16], ids=["b8", "b16"])
+@pytest.fixture(scope="module", params=[(8, "index"), (16, "index"), (16, "variance")], ids=["b8", "b16", "b16-variance"])
 def model(request: pytest.FixtureRequest) -> AnchoredJSCC:
-    needs_basis(request.param)
+    block_px, coef_order = request.param
+    needs_basis(block_px)
     torch.manual_seed(0)
-    return fresh_model(JSCCConfig(**{**SMALL, "block_px": request.param})).eval()
+    return fresh_model(JSCCConfig(**{**SMALL, "block_px": block_px, "coef_order": coef_order})).eval()
 
 
 def test_starts_as_the_linear_code(model: AnchoredJSCC) -> None:
     """At initialisation the network is the linear anchor: same image (noiseless, up to rounding), same symbols."""
+    if model.cfg.coef_order != "index":
+        pytest.skip("the linear anchor sends coefficients in basis order")
     img = photo(44, 60)
     basis = default_linear_basis(model.cfg.block_px)
     for n, k_over_n in ((8, 1 / 12), (16, 1 / 6)):
@@ -73,10 +76,34 @@ def test_side_information_counted_and_required(model: AnchoredJSCC) -> None:
     res = transmit(model, img, 10.0, n_active=8, bits_per_value=8)
     b = model.cfg.block_px
     lh = lw = -(-40 // b) * b // 4  # padded to whole b×b blocks
-    assert res.payload_bits == 8 * lh * lw * 8 + 16 + 32 * 8 * (b // 4) ** 2  # 32 bits per sent coefficient
+    coef_map = model.k if model.cfg.coef_order == "variance" else 0  # one bit per coefficient: sent or not
+    assert res.payload_bits == 8 * lh * lw * 8 + 16 + 32 * 8 * (b // 4) ** 2 + coef_map  # 32 bits per sent coefficient
     z, mask = model.encode(torch.rand(1, 3, 16, 16), torch.tensor([5.0]))
     with pytest.raises(ValueError, match="side information"):
         model.decode(z, mask, torch.tensor([5.0]))
+
+
+def test_variance_order_sends_the_largest_coefficients_nested() -> None:
+    """coef_order "variance": each level sends the n·(b/4)² coefficients of largest λ, the lower levels' among them;
+    in basis order it sends the first ones. The receiver's λ (0 where unsent) gives the same choice and order."""
+    needs_basis(16)
+    torch.manual_seed(0)
+    net = {o: fresh_model(JSCCConfig(**{**SMALL, "block_px": 16, "coef_order": o})) for o in ("index", "variance")}
+    lam = torch.rand(2, net["index"].k) + 1e-3
+    prev = torch.zeros_like(lam)
+    for n in net["index"].rate_levels:
+        mask = torch.zeros(2, net["index"].cfg.c_out)
+        mask[:, :n] = 1.0
+        cm_idx, _ = net["index"].sent_coefficients(lam, mask)
+        cm_var, order = net["variance"].sent_coefficients(lam, mask)
+        n_coef = n * net["index"].coefficients_per_channel
+        assert torch.equal(cm_idx[:, :n_coef], torch.ones(2, n_coef)) and cm_idx.sum() == 2 * n_coef
+        assert cm_var.sum() == 2 * n_coef and bool((cm_var >= prev).all())
+        assert bool(((lam * cm_var).sum(1) >= (lam * cm_idx).sum(1)).all())
+        assert bool((lam.gather(1, order).diff(dim=1) <= 0).all())
+        received, order_rx = net["variance"].sent_coefficients(lam * cm_var, mask)
+        assert torch.equal(received, cm_var) and torch.equal(order_rx[:, :n_coef], order[:, :n_coef])
+        prev = cm_var
 
 
 def test_side_codes_round_trip() -> None:
@@ -129,6 +156,19 @@ def test_train_cli_anchored_tiny(tmp_path: Path) -> None:
     assert isinstance(m, AnchoredJSCC) and m.meta["settings"]["linear_lr_scale"] == 0.2
     bad = CliRunner().invoke(app, [*args[:-2], "--out", str(out), "--linear-lr-scale", "0"])
     assert bad.exit_code == 2 and "linear_lr_scale" in bad.output
+    tuned = tmp_path / "variance.pt"
+    r = CliRunner().invoke(app, [*args[:-2], "--init", str(out), "--coef-order", "variance", "--out", str(tuned)])
+    assert r.exit_code == 0, r.output
+    assert load_model(tuned).cfg.coef_order == "variance" and load_model(out).cfg.coef_order == "index"
+    bad = CliRunner().invoke(app, [*args[:-2], "--init", str(out), "--coef-order", "largest", "--out", str(tmp_path / "x.pt")])
+    assert bad.exit_code == 2 and "coef_order" in bad.output and "largest" in bad.output
+    exported = tmp_path / "exported.pt"
+    r = CliRunner().invoke(app, ["jscc", "export", str(out), str(exported), "--coef-order", "variance"])
+    assert r.exit_code == 0, r.output
+    back, orig = load_model(exported, precision="fp32"), load_model(out, precision="fp32")
+    assert back.cfg.coef_order == "variance" and torch.allclose(back.analysis.weight, orig.analysis.weight, atol=1e-2)
+    bad = CliRunner().invoke(app, ["jscc", "export", str(out), str(tmp_path / "y.pt"), "--coef-order", "top"])
+    assert bad.exit_code == 2 and "--coef-order" in bad.output and "top" in bad.output
 
 
 def test_analog_levels_matches_transmit_and_the_menus_codec(model: AnchoredJSCC) -> None:
