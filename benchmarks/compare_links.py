@@ -3,7 +3,9 @@
     python benchmarks/compare_links.py scenarios/dense_cell.toml --links shannon,nr,analog --epochs 3
 
 Each link model schedules the same users, channels and requests (same seed; ``[link] model``
-overridden); digital links share one measured content source. Printed as a Markdown table.
+overridden); digital links share one measured content source with the scenario's codecs, the
+analog link sends the analog codecs ``--analog-codecs`` (default the deep JSCC's symbols,
+``jscc``) instead. Printed as a Markdown table.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def link_summary(table: pd.DataFrame, metric: str) -> dict[str, float]:
     return out
 
 
-def compare(scenario: Path, links: list[str], epochs: int, overrides: dict | None = None) -> pd.DataFrame:
+def compare(scenario: Path, links: list[str], epochs: int, overrides: dict | None = None,
+            analog_codecs: tuple[str, ...] = ("jscc",)) -> pd.DataFrame:
     """One row per link model over the requests of epochs 0..epochs−1 (``bssim run`` rows)."""
     from bssim.options.links import make_link
     from bssim.sim import make_source, prepare_scenario, run
@@ -40,7 +43,10 @@ def compare(scenario: Path, links: list[str], epochs: int, overrides: dict | Non
     sources: dict[str, object] = {}
     rows = []
     for name in links:
-        sc, path = prepare_scenario(scenario, {**(overrides or {}), "link.model": name}, epochs=epochs)
+        ov = {**(overrides or {}), "link.model": name}
+        if name == "analog":
+            ov["content.codecs"] = list(analog_codecs)
+        sc, path = prepare_scenario(scenario, ov, epochs=epochs)
         mode = make_link(name, sc.link).mode
         if mode not in sources:
             sources[mode] = make_source(sc, path)
@@ -56,11 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--p-max-w", type=float, default=None)
     ap.add_argument("--solver", default=None, help="one solver for every link (the DP takes <= 126 items per user)")
+    ap.add_argument("--analog-codecs", default="jscc", help="comma-separated codecs of the analog link (default jscc)")
     a = ap.parse_args(argv)
     ov = {"scheduler.p_max_w": a.p_max_w} if a.p_max_w is not None else {}
     if a.solver:
         ov["scheduler.solver"] = a.solver
-    df = compare(a.scenario, a.links.split(","), a.epochs, ov)
+    df = compare(a.scenario, a.links.split(","), a.epochs, ov, tuple(a.analog_codecs.split(",")))
     print(markdown(df))
 
 
