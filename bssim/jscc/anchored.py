@@ -189,7 +189,7 @@ class AnchoredJSCC(nn.Module):
             resid = self.source_encoder.out(self.source_encoder.res(xs, snr))
             pooled = pool_features(xs)
             logits = self.policy.from_pooled(pooled, snr)
-        c = F.conv2d(x, self.analysis.weight, self.analysis.bias, stride=self.cfg.block_px) + resid.float()
+        c = self.block_analysis(x) + resid.float()
         return c, logits.float(), pooled
 
     def analyse(self, x: torch.Tensor, snr_db: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -257,11 +257,26 @@ class AnchoredJSCC(nn.Module):
         slots = F.pixel_unshuffle(y.float() * mask[:, :, None, None], self.r)
         yc = torch.zeros_like(slots).scatter(1, order[:, :, None, None].expand_as(slots), slots)
         c_hat = (nu * cm)[:, :, None, None] + w[:, :, None, None] * yc
-        x_lin = self._add_mean(F.conv_transpose2d(c_hat, self.synthesis.weight, stride=self.cfg.block_px))
+        x_lin = self._add_mean(self.block_synthesis(c_hat))
         snr = snr_feature(snr_db)
         with self._autocast(y.device):
             delta = self.refiner(x_lin, snr)
         return x_lin + delta.float()
+
+    def block_analysis(self, x: torch.Tensor) -> torch.Tensor:
+        """A x: (B, 3, H, W) → (B, K, H/b, W/b); the stride-b b×b convolution as one matmul (faster on CPU)."""
+        b = self.cfg.block_px
+        bsz, _, h, w = x.shape
+        blocks = x.reshape(bsz, 3, h // b, b, w // b, b).permute(0, 2, 4, 1, 3, 5).reshape(bsz, h // b, w // b, 3 * b * b)
+        c = blocks @ self.analysis.weight.reshape(self.k, -1).t() + self.analysis.bias
+        return c.permute(0, 3, 1, 2)
+
+    def block_synthesis(self, c: torch.Tensor) -> torch.Tensor:
+        """Aᵀ-init synthesis: (B, K, h, w) → (B, 3, b·h, b·w); the stride-b transposed convolution as one matmul."""
+        b = self.cfg.block_px
+        bsz, _, h, w = c.shape
+        blocks = c.permute(0, 2, 3, 1) @ self.synthesis.weight.reshape(self.k, -1)  # (B, h, w, 3·b·b)
+        return blocks.reshape(bsz, h, w, 3, b, b).permute(0, 3, 1, 4, 2, 5).reshape(bsz, 3, h * b, w * b)
 
     def _add_mean(self, x: torch.Tensor) -> torch.Tensor:
         b = self.cfg.block_px
