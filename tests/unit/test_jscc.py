@@ -752,3 +752,16 @@ def test_compare_cli_adaptive_vs_fixed(tmp_path: Path) -> None:
         assert x["delta_db"] == pytest.approx(x["adaptive_psnr_db"] - x["fixed_psnr_at_rate_db"])
     bad = CliRunner().invoke(app, [*args[:-4], "--fixed", str(ad)])
     assert bad.exit_code == 2 and "not a fixed-rate model" in bad.output
+
+
+@pytest.mark.parametrize("which", ["default", "semantic"])
+def test_model_cards_name_the_shipped_checkpoints(which: str) -> None:
+    """MODEL_CARD.md / MODEL_CARD_semantic.md give the version (hash) of the file they describe."""
+    from bssim.files import file_hash
+    from bssim.jscc import default_checkpoint_path, semantic_checkpoint_path
+
+    path = default_checkpoint_path() if which == "default" else semantic_checkpoint_path()
+    card = path.with_name("MODEL_CARD.md" if which == "default" else "MODEL_CARD_semantic.md").read_text()
+    version = file_hash(path)[:12]
+    header = card.split("\n## ")[0]  # the card's opening paragraphs list what ships
+    assert f"`{version}`" in header, f"{path.name} is {version}; update its model card"
