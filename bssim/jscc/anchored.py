@@ -151,7 +151,7 @@ class AnchoredJSCC(nn.Module):
 
     def side_bits(self, n_active: int) -> int:
         """Side information of one image at ``n_active`` channels: 32 bits per sent coefficient (+ K map bits)."""
-        return SIDE_BITS_PER_COEFFICIENT * int(n_active) * self.r * self.r + (self.k if self.sends_coefficient_map else 0)
+        return SIDE_BITS_PER_COEFFICIENT * int(n_active) * self.coefficients_per_channel + (self.k if self.sends_coefficient_map else 0)
 
     def encoder_modules(self) -> tuple[nn.Module, ...]:
         """What phase 3 of training freezes (the transmitter)."""
@@ -189,7 +189,7 @@ class AnchoredJSCC(nn.Module):
             resid = self.source_encoder.out(self.source_encoder.res(xs, snr))
             pooled = pool_features(xs)
             logits = self.policy.from_pooled(pooled, snr)
-        c = self.block_analysis(x) + resid.float()
+        c = F.conv2d(x, self.analysis.weight, self.analysis.bias, stride=self.cfg.block_px) + resid.float()
         return c, logits.float(), pooled
 
     def analyse(self, x: torch.Tensor, snr_db: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -214,7 +214,7 @@ class AnchoredJSCC(nn.Module):
             order = torch.argsort(lam.detach(), dim=1, descending=True, stable=True)
         else:
             order = torch.arange(k, device=lam.device).expand(bsz, k)
-        slots_on = mask.repeat_interleave(self.r * self.r, dim=1)
+        slots_on = mask.repeat_interleave(self.coefficients_per_channel, dim=1)
         return torch.zeros_like(slots_on).scatter(1, order, slots_on), order
 
     def _gains(self, lam: torch.Tensor, cm: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
@@ -257,26 +257,11 @@ class AnchoredJSCC(nn.Module):
         slots = F.pixel_unshuffle(y.float() * mask[:, :, None, None], self.r)
         yc = torch.zeros_like(slots).scatter(1, order[:, :, None, None].expand_as(slots), slots)
         c_hat = (nu * cm)[:, :, None, None] + w[:, :, None, None] * yc
-        x_lin = self._add_mean(self.block_synthesis(c_hat))
+        x_lin = self._add_mean(F.conv_transpose2d(c_hat, self.synthesis.weight, stride=self.cfg.block_px))
         snr = snr_feature(snr_db)
         with self._autocast(y.device):
             delta = self.refiner(x_lin, snr)
         return x_lin + delta.float()
-
-    def block_analysis(self, x: torch.Tensor) -> torch.Tensor:
-        """A x: (B, 3, H, W) → (B, K, H/b, W/b); the stride-b b×b convolution as one matmul (faster on CPU)."""
-        b = self.cfg.block_px
-        bsz, _, h, w = x.shape
-        blocks = x.reshape(bsz, 3, h // b, b, w // b, b).permute(0, 2, 4, 1, 3, 5).reshape(bsz, h // b, w // b, 3 * b * b)
-        c = blocks @ self.analysis.weight.reshape(self.k, -1).t() + self.analysis.bias
-        return c.permute(0, 3, 1, 2)
-
-    def block_synthesis(self, c: torch.Tensor) -> torch.Tensor:
-        """Aᵀ-init synthesis: (B, K, h, w) → (B, 3, b·h, b·w); the stride-b transposed convolution as one matmul."""
-        b = self.cfg.block_px
-        bsz, _, h, w = c.shape
-        blocks = c.permute(0, 2, 3, 1) @ self.synthesis.weight.reshape(self.k, -1)  # (B, h, w, 3·b·b)
-        return blocks.reshape(bsz, h, w, 3, b, b).permute(0, 3, 1, 4, 2, 5).reshape(bsz, 3, h * b, w * b)
 
     def _add_mean(self, x: torch.Tensor) -> torch.Tensor:
         b = self.cfg.block_px

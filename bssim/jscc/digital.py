@@ -101,9 +101,9 @@ def parse_side(model, data: bytes, mask: np.ndarray) -> tuple[torch.Tensor, int]
         active = np.unpackbits(np.frombuffer(data[:n_map], np.uint8))[: model.k].astype(bool)
     else:
         active = np.repeat(mask, model.coefficients_per_channel)
-    n = int(active.sum())
-    if n != int(mask.sum()) * model.coefficients_per_channel:
-        raise ValueError(f"JSCC image bitstream: its coefficient map has {n} coefficients, its channel mask needs {int(mask.sum()) * model.coefficients_per_channel}")
+    n, needed = int(active.sum()), int(mask.sum()) * model.coefficients_per_channel
+    if n != needed:
+        raise ValueError(f"JSCC image bitstream: its coefficient map has {n} coefficients, its channel mask needs {needed}")
     if len(data) < n_map + 4 * n:
         raise ValueError(f"JSCC image bitstream too short for its side information ({len(data)} < {n_map + 4 * n} bytes)")
     raw = np.frombuffer(data[n_map : n_map + 4 * n], dtype=">i2").reshape(n, 2)

@@ -370,7 +370,8 @@ def init_state(s: TrainSettings, resume: str | Path | None) -> RunState:
         if s.init:
             model = model_from_checkpoint(with_coef_order(read_checkpoint(s.init), s.coef_order), device=s.device)
         else:
-            model = fresh_model(JSCCConfig(**s.model, **({"coef_order": s.coef_order} if s.coef_order else {}))).to(s.device)
+            cfg = JSCCConfig(**s.model)
+            model = fresh_model(replace(cfg, coef_order=s.coef_order) if s.coef_order else cfg).to(s.device)
         return RunState(model, make_optimizer(model, s), s.rate_weight)
     obj = read_checkpoint(resume)
     model = model_from_checkpoint(obj, device=s.device)

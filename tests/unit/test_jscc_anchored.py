@@ -106,19 +106,6 @@ def test_variance_order_sends_the_largest_coefficients_nested() -> None:
         prev = cm_var
 
 
-def test_block_transforms_are_the_strided_convolutions(model: AnchoredJSCC) -> None:
-    """The matmul forms of A and the synthesis equal the stride-b convolutions they replace."""
-    import torch.nn.functional as F
-
-    b = model.cfg.block_px
-    x = torch.rand(2, 3, 2 * b, 3 * b)
-    with torch.no_grad():
-        ref = F.conv2d(x, model.analysis.weight, model.analysis.bias, stride=b)
-        assert torch.allclose(model.block_analysis(x), ref, atol=1e-4)
-        c = torch.randn(2, model.k, 2, 3)
-        assert torch.allclose(model.block_synthesis(c), F.conv_transpose2d(c, model.synthesis.weight, stride=b), atol=1e-4)
-
-
 def test_side_codes_round_trip() -> None:
     nu, lam = torch.tensor([0.3, -1.2, 2.0]), torch.tensor([1e-3, 0.5, 3.0])
     nu_q, lam_q = quantise_side(nu, lam)
